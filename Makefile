@@ -1,0 +1,43 @@
+# Switchboard — `make run` serves the demo on the embedded default; `make test` runs the tests.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+
+.PHONY: run test lint bench evals clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip wheel
+
+# torch first, pinned, so nothing pulls a CUDA build.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e .
+	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(TEST_STAMP)
+
+run: $(STAMP)
+	$(BIN)/switchboard run
+
+test: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy core knowledge bot copilot
+	$(BIN)/python -m pytest
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy core knowledge bot copilot
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(NAME)
+
+clean:
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,133 @@
+"""Copilot latency: KB suggestions p50/p95 after the message is stored, reply time to first token, vs retrieval.
+
+Usage: ``python -m bench copilot_latency [--n 40] [--data-dir DIR]``
+
+Each demo question (``demo/nlu.yml``, as in ``answer_latency``) is posted by a customer into
+a conversation a human owns, through ``ConversationService.post_customer_message`` exactly as
+the server does. Clocks start when the message is committed (the copilot job is submitted):
+
+- ``suggestions``: until the first event (KB articles + highlights, CRM facts, next best
+  action, sentiment) is published on the agent topic (goal: p95 <= 150 ms);
+- ``reply first token``: until the model streams the first token of the suggested reply;
+- ``replies``: until the grounded replies event is published.
+
+The baseline is retrieval only (``knowledge.context`` for the same conversation) in the same
+run; ratios compare across machines. Messages are sent one after another (no queueing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.answer_latency import demo_questions
+from bench.table import percentile, print_table, ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_DIR = ROOT / "demo"
+TENANT = "larkspur"
+
+
+def _row(name: str, ms: list[float], base: list[float]) -> list[object]:
+    p50, p95 = percentile(ms, 50), percentile(ms, 95)
+    return [name, len(ms), p50, p95, ratio(p50, percentile(base, 50)), ratio(p95, percentile(base, 95))]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench copilot_latency", description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=40, help="customer messages (default 40)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a loaded data dir (e.g. var)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    from copilot.live import LiveJob
+    from core.db.conversations import get_conversation
+    from core.settings import Settings
+    from core.types import Author, ConversationState, Turn
+    from knowledge.context import ALL
+    from server.auth import Principal, Role
+    from server.container import Services
+    from server.demo import load_demo
+    from server.service import ConversationService
+
+    @dataclass
+    class Capturing(ConversationService):
+        jobs: list[LiveJob] = field(default_factory=list)
+
+        def suggest_for_agent(self, tenant: str, conv_id: str, message_seq: int | None = None) -> LiveJob:
+            job = super().suggest_for_agent(tenant, conv_id, message_seq)
+            self.jobs.append(job)
+            return job
+
+    questions = demo_questions(args.n)
+    with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
+        settings = Settings(environment="test", data_dir=args.data_dir or Path(tmp), demo_dir=DEMO_DIR)  # type: ignore[call-arg]
+        services = Services(settings)
+        try:
+            if args.data_dir is None:
+                load_demo(services)
+            service = Capturing(services)
+            principal = Principal(Role.customer, TENANT, "cus_001", visitor_id="bench")
+
+            def human_conversation() -> str:
+                conv = service.start(principal)
+                with services.store.session(TENANT) as s:
+                    get_conversation(s, conv.id).state = ConversationState.human.value
+                return conv.id
+
+            def one(q: str) -> LiveJob:
+                conv = human_conversation()
+                service.post_customer_message(principal, conv, q)
+                job = service.jobs[-1]
+                job.fast.result(timeout=60)
+                job.replies.result(timeout=120)
+                return job
+
+            start = time.perf_counter()
+            one("How long do I have to return an item?")  # warm-up: loads MiniLM, llama.cpp, indexes
+            warm = time.perf_counter() - start
+            base, fast, ttft, replies = [], [], [], []
+            modes: Counter[str] = Counter()
+            for i, q in enumerate(questions, start=1):
+                t0 = time.perf_counter()
+                services.context.context(
+                    TENANT, [Turn(author=Author.customer, text=q)], customer_id=None, visibilities=ALL, k=9
+                )
+                base.append((time.perf_counter() - t0) * 1000)
+                job = one(q)
+                if job.fast_latency_ms is not None:
+                    fast.append(job.fast_latency_ms)
+                if job.first_token_ms is not None:
+                    ttft.append(job.first_token_ms)
+                result = job.replies.result()
+                if result is not None:
+                    replies.append((time.perf_counter() - job.submitted) * 1000)
+                    modes.update(r.mode for r in result.replies)
+                print(f"\r{i}/{len(questions)}", end="", flush=True)
+            print()
+        finally:
+            services.close()
+    print(
+        f"warm-up {warm:.1f}s; chat {settings.chat_backend}, embedder {settings.embedder_backend}, "
+        f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}"
+    )
+    rows = [_row("retrieval only (baseline)", base, base), _row("suggestions published", fast, base)]
+    if ttft:
+        rows.append(_row("reply first token", ttft, base))
+    if replies:
+        rows.append(_row("replies published (upper bound)", replies, base))
+    print_table(
+        ["after the message is stored", "n", "p50 ms", "p95 ms", "p50 vs base", "p95 vs base"],
+        rows,
+        title=f"\nCopilot latency over {len(questions)} customer messages",
+    )
+    print("suggested reply modes: " + ", ".join(f"{k} {v}" for k, v in sorted(modes.items())))
+    p95 = percentile(fast, 95)
+    print(f"suggestions p95 {p95:.0f} ms: {'meets' if p95 <= 150 else 'misses'} the 150 ms goal")
+    return 0

@@ -1,0 +1,186 @@
+"""Intent classification: logistic regression over MiniLM sentence embeddings combined
+with TF-IDF word and character n-grams, trained from Rasa-format examples.
+
+A prediction whose probability is below ``oos_threshold`` is out of scope (``None``).
+Training takes seconds for a shop-sized ``nlu.yml``; the fitted model is cached under
+``cache_dir`` keyed by a hash of the examples, so a restart does not retrain.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+from bot.nlu import NluExample, nlu_digest
+from core.errors import ConfigurationError
+from core.models.embed import Embedder
+
+log = logging.getLogger("switchboard.bot.intents")
+
+_CACHE_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class IntentConfig:
+    oos_threshold: float = 0.35
+    embedding_weight: float = 2.0  # scales the dense block against the sparse TF-IDF block
+    c: float = 8.0
+    use_tfidf: bool = True
+    max_iter: int = 400
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.oos_threshold < 1.0:
+            raise ConfigurationError("oos_threshold must be within 0..1")
+        if self.c <= 0 or self.embedding_weight < 0:
+            raise ConfigurationError("c must be > 0 and embedding_weight >= 0")
+
+
+@dataclass(frozen=True)
+class IntentPrediction:
+    intent: str | None  # None: out of scope
+    confidence: float
+    best: str  # the top intent even when out of scope
+    ranking: tuple[tuple[str, float], ...] = ()
+
+    def prob(self, intent: str) -> float:
+        return next((p for name, p in self.ranking if name == intent), 0.0)
+
+
+class IntentClassifier:
+    def __init__(self, embedder: Embedder, config: IntentConfig | None = None) -> None:
+        self.embedder = embedder
+        self.config = config or IntentConfig()
+        self._tfidf: FeatureUnion | None = None
+        self._model: LogisticRegression | None = None
+        self.labels: list[str] = []
+        self.train_seconds = 0.0
+        self.digest = ""
+
+    # -- training ------------------------------------------------------------------------
+
+    def _features(self, texts: Sequence[str], fit: bool = False) -> Any:
+        dense = self.embedder.embed(list(texts)) * self.config.embedding_weight
+        if not self.config.use_tfidf:
+            return dense
+        if fit:
+            self._tfidf = FeatureUnion(
+                [
+                    ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True)),
+                    ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2)),
+                ]
+            )
+            sparse_part = self._tfidf.fit_transform(texts)
+        else:
+            assert self._tfidf is not None
+            sparse_part = self._tfidf.transform(texts)
+        return sparse.hstack([sparse.csr_matrix(dense), sparse_part]).tocsr()
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str]) -> IntentClassifier:
+        if len(texts) != len(labels) or not texts:
+            raise ConfigurationError("Intent training needs the same number (> 0) of texts and labels.")
+        if len(set(labels)) < 2:
+            raise ConfigurationError("Intent training needs at least two intents.")
+        start = time.perf_counter()
+        x = self._features(texts, fit=True)
+        model = LogisticRegression(C=self.config.c, max_iter=self.config.max_iter)
+        model.fit(x, list(labels))
+        self._model = model
+        self.labels = [str(c) for c in model.classes_]
+        self.train_seconds = time.perf_counter() - start
+        return self
+
+    def fit_examples(self, examples: list[NluExample]) -> IntentClassifier:
+        self.fit([e.text for e in examples], [e.intent for e in examples])
+        self.digest = nlu_digest(examples)
+        return self
+
+    # -- prediction ----------------------------------------------------------------------
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self._model is None:
+            raise ConfigurationError("The intent classifier is not trained; call fit() or load() first.")
+        probs: np.ndarray = self._model.predict_proba(self._features(texts))
+        return probs
+
+    def predict_many(self, texts: Sequence[str]) -> list[IntentPrediction]:
+        if not texts:
+            return []
+        out: list[IntentPrediction] = []
+        for row in self.predict_proba(texts):
+            order = np.argsort(-row)
+            best = self.labels[int(order[0])]
+            conf = float(row[order[0]])
+            ranking = tuple((self.labels[int(i)], float(row[i])) for i in order[:5])
+            intent = best if conf >= self.config.oos_threshold else None
+            out.append(IntentPrediction(intent, conf, best, ranking))
+        return out
+
+    def predict(self, text: str) -> IntentPrediction:
+        return self.predict_many([text])[0]
+
+    # -- cache ---------------------------------------------------------------------------
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump({"v": _CACHE_VERSION, "tfidf": self._tfidf, "model": self._model, "labels": self.labels}, fh)
+        tmp.replace(path)
+
+    def load(self, path: Path) -> bool:
+        try:
+            with path.open("rb") as fh:
+                data = pickle.load(fh)  # our own cache file under data_dir, never user input
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            return False
+        if not isinstance(data, dict) or data.get("v") != _CACHE_VERSION:
+            return False
+        self._tfidf, self._model, self.labels = data["tfidf"], data["model"], list(data["labels"])
+        return True
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "kind": "logreg(minilm" + ("+tfidf" if self.config.use_tfidf else "") + ")",
+            "oos_threshold": self.config.oos_threshold,
+            "c": self.config.c,
+            "intents": len(self.labels),
+            "nlu_digest": self.digest,
+            "embedder": self.embedder.describe(),
+        }
+
+
+_TRAINED: dict[tuple[str, str, IntentConfig], IntentClassifier] = {}  # per process: same examples, same model
+
+
+def trained_classifier(
+    examples: list[NluExample], embedder: Embedder, cache_dir: Path | None, config: IntentConfig | None = None
+) -> IntentClassifier:
+    """Load the cached model for these examples, or train and cache it (on disk and per process)."""
+    config = config or IntentConfig()
+    clf = IntentClassifier(embedder, config)
+    clf.digest = nlu_digest(examples)
+    name = str(embedder.describe().get("backend", "emb"))
+    key = (name, clf.digest, config)
+    if key in _TRAINED:
+        known = _TRAINED[key]
+        clf._tfidf, clf._model, clf.labels = known._tfidf, known._model, known.labels
+        return clf
+    path = cache_dir / f"intents-{name}-{clf.digest}.pkl" if cache_dir else None
+    if path is None or not path.exists() or not clf.load(path):
+        clf.fit_examples(examples)
+        log.info("trained intent classifier on %d examples in %.1fs", len(examples), clf.train_seconds)
+        if path is not None:
+            clf.save(path)
+    _TRAINED[key] = clf
+    return clf

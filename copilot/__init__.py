@@ -1,0 +1,1 @@
+"""Live suggestions for the human agent."""

@@ -1,0 +1,91 @@
+"""Presidio's pattern recognizers, used directly (no ``AnalyzerEngine``, so no spaCy
+model is ever loaded): cards (Luhn), IBANs (checksum), phone numbers (``phonenumbers``),
+US SSN, UK NINO, Spanish NIF/NIE and the German tax id (checksums).
+
+Importing ``presidio_analyzer`` takes a few seconds once per process; the recognizers
+are built on first use and then cost about a millisecond per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from core.errors import ConfigurationError
+from core.redaction.patterns import Kind, Span, card_ok
+
+# recognizer entity -> (our kind, minimum score)
+ENTITY_KINDS: dict[str, tuple[Kind, float]] = {
+    "CREDIT_CARD": (Kind.card, 0.3),
+    "IBAN_CODE": (Kind.iban, 0.3),
+    "PHONE_NUMBER": (Kind.phone, 0.3),
+    "US_SSN": (Kind.national_id, 0.5),
+    "UK_NINO": (Kind.national_id, 0.5),
+    "ES_NIF": (Kind.national_id, 0.5),
+    "ES_NIE": (Kind.national_id, 0.5),
+    "DE_TAX_ID": (Kind.national_id, 0.5),
+}
+DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IE", "AT", "CH", "BE")
+
+
+class PresidioDetector:
+    """Thread-safe, lazily built set of Presidio pattern recognizers."""
+
+    def __init__(self, phone_regions: Sequence[str] = DEFAULT_PHONE_REGIONS) -> None:
+        if not phone_regions:
+            raise ConfigurationError("PresidioDetector needs at least one phone region, e.g. ('US', 'DE')")
+        self.phone_regions = tuple(phone_regions)
+        self._recognizers: list[Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def recognizers(self) -> list[Any]:
+        if self._recognizers is None:
+            with self._lock:
+                if self._recognizers is None:
+                    self._recognizers = self._build()
+        return self._recognizers
+
+    def _build(self) -> list[Any]:
+        try:
+            from presidio_analyzer.predefined_recognizers import (
+                CreditCardRecognizer,
+                DeTaxIdRecognizer,
+                EsNieRecognizer,
+                EsNifRecognizer,
+                IbanRecognizer,
+                PhoneRecognizer,
+                UkNinoRecognizer,
+                UsSsnRecognizer,
+            )
+        except ImportError as exc:  # pragma: no cover - presidio is a pinned dependency
+            raise ConfigurationError("Install presidio-analyzer (pip install presidio-analyzer)") from exc
+        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # per-match debug lines are noise
+        return [
+            CreditCardRecognizer(),
+            IbanRecognizer(),
+            PhoneRecognizer(supported_regions=self.phone_regions),
+            UsSsnRecognizer(),
+            UkNinoRecognizer(),
+            EsNifRecognizer(),
+            EsNieRecognizer(),
+            DeTaxIdRecognizer(),
+        ]
+
+    def spans(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for rec in self.recognizers:
+            for res in rec.analyze(text, entities=rec.supported_entities, nlp_artifacts=None) or []:
+                kind_min = ENTITY_KINDS.get(res.entity_type)
+                if kind_min is None or res.score < kind_min[1]:
+                    continue
+                if kind_min[0] is Kind.card and not card_ok(re.sub(r"\D", "", text[res.start : res.end])):
+                    continue
+                out.append(Span(res.start, res.end, kind_min[0], source=type(rec).__name__))
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {"detector": "presidio-patterns", "entities": sorted(ENTITY_KINDS), "phone_regions": self.phone_regions}

@@ -1,0 +1,120 @@
+"""One settings class, read once at start-up and passed in (never a module global).
+
+Every field can be set from the environment with the ``SWITCHBOARD_`` prefix, e.g.
+``SWITCHBOARD_CHAT_BACKEND=openai SWITCHBOARD_OPENAI_BASE_URL=http://127.0.0.1:8080/v1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.errors import ConfigurationError
+
+_PLACEHOLDER_SECRETS = {"", "change-me", "dev-secret", "changeme", "secret"}
+
+
+class Settings(BaseSettings):
+    """Configuration of one Switchboard process."""
+
+    model_config = SettingsConfigDict(env_prefix="SWITCHBOARD_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("var")
+
+    # Seams: each picks a backend from its registry by name.
+    chat_backend: str = "llama"
+    embedder_backend: str = "minilm"
+    index_backend: str = "chroma"
+    event_bus_backend: str = "memory"
+    database_url: str = ""  # empty: SQLite file inside data_dir
+
+    # llama.cpp (embedded default)
+    llama_model_path: Path | None = None  # None: the bundled Gemma 3 270M file
+    llama_n_ctx: int = 2048
+    llama_threads: int = 2
+    llama_seed: int = 7
+
+    # OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, OpenAI)
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_api_key: SecretStr = SecretStr("")
+    openai_model: str = "default"
+    openai_timeout_s: float = 30.0
+    openai_connect_timeout_s: float = 3.0
+    openai_supports_instructions: bool = True
+    openai_api_style: Literal["chat", "completions"] = "chat"
+
+    # Chroma
+    chroma_path: Path | None = None  # None: data_dir / "chroma"
+    chroma_host: str = ""
+    chroma_port: int = 8000
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Eval judge (LLM-scored answer metrics): any OpenAI-compatible endpoint; empty = off
+    judge_base_url: str = ""
+    judge_model: str = "default"
+    judge_api_key: SecretStr = SecretStr("")
+    judge_timeout_s: float = 60.0
+
+    # Retrieval and answering
+    top_k: int = 4
+    answer_passages: int = 2
+    passage_chars: int = 600
+    max_answer_tokens: int = 96
+    grounding_threshold: float = 0.55
+    model_timeout_s: float = 30.0
+
+    # Content and limits
+    default_tenant: str = "larkspur"
+    demo_dir: Path = Path("demo")
+    max_message_chars: int = 4000
+    max_upload_bytes: int = 10 * 1024 * 1024
+    max_concurrent_model_calls: int = 2
+    messages_per_minute_per_session: int = 30
+    messages_per_minute_per_tenant: int = 600
+    model_queue_wait_s: float = 5.0  # wait this long for a free model slot, then 429
+    redact_pii: bool = True  # redaction at the door (messages, uploads, CRM imports, logs)
+
+    # Security
+    secret_key: SecretStr = SecretStr("dev-secret")
+    api_keys: dict[str, str] = Field(
+        default_factory=lambda: {
+            "dev-agent-key": "larkspur:agent",
+            "dev-editor-key": "larkspur:editor",
+            "dev-supervisor-key": "larkspur:supervisor",
+            "dev-evaluator-key": "larkspur:evaluator",
+        },
+        description="API key -> 'tenant:role'. Development defaults are refused in production.",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.secret_key.get_secret_value() in _PLACEHOLDER_SECRETS:
+            raise ConfigurationError("SWITCHBOARD_SECRET_KEY is a placeholder; set a long random value in production.")
+        if any(key.startswith("dev-") for key in self.api_keys):
+            raise ConfigurationError("Development API keys are configured; set SWITCHBOARD_API_KEYS in production.")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'switchboard.db'}"
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"
+
+    def describe(self) -> dict[str, object]:
+        """Settings as recorded in eval reports: secrets masked."""
+        out: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(getattr(self, name), SecretStr) or name == "api_keys":
+                out[name] = "***"
+            else:
+                out[name] = str(value) if isinstance(value, Path) else value
+        return out

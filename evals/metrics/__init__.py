@@ -1,0 +1,1 @@
+"""Metrics: retrieval ranking, answer text (ragas-equivalent non-LLM metrics), aggregates."""

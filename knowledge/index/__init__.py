@@ -1,0 +1,1 @@
+"""Indexes: the dense vector index (Chroma) and the keyword index (BM25)."""

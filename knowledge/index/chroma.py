@@ -1,0 +1,253 @@
+"""Chroma: embedded on disk (default) or a Chroma server (scale-out).
+
+One collection per tenant (isolation by construction), plus visibility and language
+filters inside the query. Chroma is given our own embedding function so it never
+downloads its default model.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.errors import ConfigurationError
+from core.models.embed import Embedder
+from core.types import Visibility
+from knowledge.documents import Chunk
+from knowledge.index.base import INDEXES, Filters, Index
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+
+def _embedding_function(embedder: Embedder) -> Any:
+    from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
+
+    class SwitchboardEmbeddingFunction(EmbeddingFunction[Documents]):
+        def __init__(self) -> None:
+            self._embedder = embedder
+
+        def __call__(self, input: Documents) -> Embeddings:
+            return [row for row in self._embedder.embed(list(input))]
+
+        @staticmethod
+        def name() -> str:
+            return "switchboard"
+
+        def get_config(self) -> dict[str, Any]:
+            return {}
+
+        @staticmethod
+        def build_from_config(config: dict[str, Any]) -> EmbeddingFunction[Documents]:
+            raise ConfigurationError("Switchboard collections are opened by Switchboard only")
+
+    return SwitchboardEmbeddingFunction()
+
+
+class _ReadWriteLock:
+    """Many concurrent queries or one write. Chroma's embedded engine can return ids without
+    their metadata, or miss just-written vectors, when a query overlaps a write; queries wait
+    for a write in progress instead (a write is one batch, a fraction of a second)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing)
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._cond.wait_for(lambda: not self._writing and self._readers == 0)
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
+def collection_name(tenant_id: str, visibility: Visibility = Visibility.public) -> str:
+    """One collection per tenant and visibility: isolation by construction, and a public-only
+    search (the bot's) needs no metadata filter, which keeps Chroma on its fast path."""
+    safe = re.sub(r"[^a-zA-Z0-9_-]", "_", tenant_id)[:48]
+    return f"kb_{safe}" if visibility == Visibility.public else f"kb_{safe}__{visibility.value}"
+
+
+class ChromaIndex:
+    name = "chroma"
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        path: Path | None = None,
+        host: str = "",
+        port: int = 8000,
+    ) -> None:
+        if not path and not host:
+            raise ConfigurationError("ChromaIndex needs a path (embedded) or a host (server)")
+        self.embedder = embedder
+        self.path = path
+        self.host = host
+        self.port = port
+        self._client: Any = None
+        self._collections: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._rw = _ReadWriteLock()
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import chromadb
+            from chromadb.config import Settings as ChromaSettings
+
+            chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+            if self.host:
+                self._client = chromadb.HttpClient(host=self.host, port=self.port, settings=chroma_settings)
+            else:
+                assert self.path is not None
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(path=str(self.path), settings=chroma_settings)
+        return self._client
+
+    def _collection(self, tenant_id: str, visibility: Visibility = Visibility.public) -> Any:
+        key = collection_name(tenant_id, visibility)
+        with self._lock:
+            col = self._collections.get(key)
+            if col is None:
+                col = self.client.get_or_create_collection(
+                    key,
+                    embedding_function=_embedding_function(self.embedder),
+                    metadata={"hnsw:space": "cosine", "tenant_id": tenant_id, "visibility": visibility.value},
+                )
+                self._collections[key] = col
+            return col
+
+    def _all(self, tenant_id: str) -> list[Any]:
+        return [self._collection(tenant_id, v) for v in Visibility]
+
+    def upsert(self, tenant_id: str, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if not chunks:
+            return
+        if any(c.tenant_id != tenant_id for c in chunks):
+            raise ConfigurationError("Every chunk must belong to the tenant being written")
+        batch = 2000
+        for visibility in Visibility:
+            rows = [i for i, c in enumerate(chunks) if c.visibility == visibility]
+            if not rows:
+                continue
+            col = self._collection(tenant_id, visibility)
+            for start in range(0, len(rows), batch):
+                part = rows[start : start + batch]
+                with self._rw.write():
+                    col.upsert(
+                        ids=[chunks[i].id for i in part],
+                        embeddings=[vectors[i] for i in part],
+                        documents=[chunks[i].text for i in part],
+                        metadatas=[chunks[i].metadata() for i in part],
+                    )
+
+    def delete(self, tenant_id: str, chunk_ids: Sequence[str]) -> None:
+        if chunk_ids:
+            for col in self._all(tenant_id):
+                with self._rw.write():
+                    col.delete(ids=list(chunk_ids))
+
+    def query(self, vector: np.ndarray, k: int, filters: Filters) -> list[tuple[Chunk, float]]:
+        if k < 1:
+            return []
+        # Chunks that are not live (written ahead of a version flip, or retired and not yet
+        # deleted) are few and counted: fetch that many more, so the live top-k is exact.
+        extra = filters.live.pending if filters.live is not None else 0
+        where = {"language": filters.language} if filters.language else None
+        out: list[tuple[Chunk, float]] = []
+        with self._rw.read():
+            for visibility in sorted(filters.visibilities, key=lambda v: v.value):
+                col = self._collection(filters.tenant_id, visibility)
+                total = int(col.count())
+                if total == 0:
+                    continue
+                res = col.query(
+                    query_embeddings=[vector],
+                    n_results=min(total, k + extra),
+                    where=where,
+                    include=["documents", "metadatas", "distances"],
+                )
+                for text, meta, dist in zip(
+                    res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True
+                ):
+                    if meta is None or text is None:
+                        continue  # deleted while this query ran: a retired version, never a live one
+                    chunk = Chunk.from_metadata(text, meta)
+                    if filters.admits(chunk):  # defence in depth: tenant, visibility, language, live
+                        out.append((chunk, 1.0 - float(dist)))
+        out.sort(key=lambda pair: pair[1], reverse=True)
+        return out[:k]
+
+    def chunk_ids(self, tenant_id: str, article_id: str, version: int | None = None) -> list[str]:
+        where: dict[str, Any] = {"article_id": article_id}
+        if version is not None:
+            where = {"$and": [where, {"version": version}]}
+        return [str(i) for col in self._all(tenant_id) for i in col.get(where=where, include=[])["ids"]]
+
+    def chunks(self, tenant_id: str) -> list[Chunk]:
+        out: list[Chunk] = []
+        page = 5000  # Chroma's SQLite refuses one query over every id of a large collection
+        with self._rw.read():
+            for col in self._all(tenant_id):
+                total = int(col.count())
+                for offset in range(0, total, page):
+                    res = col.get(include=["documents", "metadatas"], limit=page, offset=offset)
+                    out.extend(
+                        Chunk.from_metadata(t, m)
+                        for t, m in zip(res["documents"], res["metadatas"], strict=True)
+                        if t is not None and m is not None
+                    )
+        return out
+
+    def count(self, tenant_id: str) -> int:
+        return sum(int(col.count()) for col in self._all(tenant_id))
+
+    def delete_tenant(self, tenant_id: str) -> None:
+        for visibility in Visibility:
+            name = collection_name(tenant_id, visibility)
+            with self._lock:
+                self._collections.pop(name, None)
+                try:
+                    self.client.delete_collection(name)
+                except Exception:  # noqa: BLE001 - chroma raises various types for "does not exist"
+                    continue
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name, "path": str(self.path) if self.path else None, "host": self.host or None}
+
+
+def _embedded(settings: Settings, embedder: Embedder) -> Index:
+    return ChromaIndex(embedder, path=settings.resolved_chroma_path)
+
+
+def _server(settings: Settings, embedder: Embedder) -> Index:
+    return ChromaIndex(embedder, host=settings.chroma_host, port=settings.chroma_port)
+
+
+INDEXES.register("chroma", _embedded)
+INDEXES.register("chroma-server", _server)

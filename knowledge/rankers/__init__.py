@@ -1,0 +1,1 @@
+"""Rerankers: re-order fused candidates with what is bundled (no cross-encoder offline)."""

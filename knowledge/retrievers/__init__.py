@@ -1,0 +1,1 @@
+"""Retrievers: keyword, dense and hybrid (reciprocal rank fusion)."""

@@ -1,0 +1,1 @@
+"""Splitters turn a ``Document`` into ``Chunk``s."""

@@ -1,0 +1,221 @@
+"""The composition root: build every component once from ``Settings`` and pass it in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+
+from bot.actions import ActionRunner
+from bot.answer import AnswerConfig, GroundedAnswerer
+from bot.catalog import IntentCatalog
+from bot.policy import Bot
+from copilot.feedback import FeedbackLog
+from copilot.learning import LearningLoop
+from copilot.live import LiveAssist
+from copilot.next_action import TenantAdvisors
+from copilot.replies import ReplyConfig, ReplyDrafter
+from copilot.subjects import SubjectLinker
+from copilot.suggest import Copilot
+from copilot.summaries import Summarizer
+from copilot.tone import ToneRewriter
+from copilot.wrapup import WrapUpService
+from core.db.store import Store
+from core.events import EVENT_BUSES, EventBus
+from core.models import CHAT_MODELS, EMBEDDERS, ChatModel, Embedder
+from core.settings import Settings
+from knowledge.context import ContextBuilder
+from knowledge.crm import CrmImporter
+from knowledge.index import chroma as _chroma  # noqa: F401  (registers the Chroma backends)
+from knowledge.index.base import INDEXES, Index
+from knowledge.index.keyword import KeywordIndex
+from knowledge.index.versions import LiveVersions
+from knowledge.kb import KnowledgeBase, live_versions_from
+from knowledge.retrievers.hybrid import HybridRetriever
+from knowledge.rewrite import ConversationRewriter, LlmRewriter, QueryRewriter
+from prompts.loader import PromptLoader
+from server.limits import Limits
+
+
+@dataclass
+class Services:
+    """Lazily built components; tests pass their own (fakes) through the constructor."""
+
+    settings: Settings
+    chat_override: ChatModel | None = None
+    embedder_override: Embedder | None = None
+    clock_override: Callable[[], datetime] | None = None  # the bot's wall clock (tests pin it)
+
+    @cached_property
+    def store(self) -> Store:
+        store = Store(self.settings.resolved_database_url)
+        store.create_all()
+        return store
+
+    @cached_property
+    def chat(self) -> ChatModel:
+        return self.chat_override or CHAT_MODELS.create(self.settings.chat_backend, self.settings)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return self.embedder_override or EMBEDDERS.create(self.settings.embedder_backend, self.settings)
+
+    @cached_property
+    def index(self) -> Index:
+        return INDEXES.create(self.settings.index_backend, self.settings, self.embedder)
+
+    @cached_property
+    def keyword(self) -> KeywordIndex:
+        return KeywordIndex(self.index.chunks)
+
+    @cached_property
+    def live_versions(self) -> LiveVersions:
+        return LiveVersions(live_versions_from(self.store))
+
+    @cached_property
+    def retriever(self) -> HybridRetriever:
+        return HybridRetriever(self.embedder, self.index, self.keyword, live=self.live_versions)
+
+    @cached_property
+    def kb(self) -> KnowledgeBase:
+        return KnowledgeBase(
+            self.store,
+            self.index,
+            self.keyword,
+            self.embedder,
+            self.live_versions,
+            max_bytes=self.settings.max_upload_bytes,
+        )
+
+    @cached_property
+    def crm(self) -> CrmImporter:
+        return CrmImporter(self.store)
+
+    @cached_property
+    def context(self) -> ContextBuilder:
+        return ContextBuilder(self.store, self.retriever, k=self.settings.top_k, rewriter=self.query_rewriter)
+
+    @cached_property
+    def query_rewriter(self) -> QueryRewriter:
+        # An LLM rewrite when a real model is configured (it falls back to the deterministic
+        # rewrite unless the model follows instructions); never with the scripted test model.
+        if self.settings.chat_backend == "fake":
+            return ConversationRewriter()
+        return LlmRewriter(self.chat, self.prompts)
+
+    @cached_property
+    def prompts(self) -> PromptLoader:
+        return PromptLoader()
+
+    @cached_property
+    def answerer(self) -> GroundedAnswerer:
+        s = self.settings
+        return GroundedAnswerer(
+            self.chat,
+            self.embedder,
+            self.prompts,
+            AnswerConfig(
+                answer_passages=s.answer_passages,
+                passage_chars=s.passage_chars,
+                max_tokens=s.max_answer_tokens,
+                grounding_threshold=s.grounding_threshold,
+                timeout_s=s.model_timeout_s,
+            ),
+        )
+
+    @cached_property
+    def intents(self) -> IntentCatalog:
+        """Per-tenant intent classifiers (demo tenant: demo/nlu.yml), cached under data_dir."""
+        nlu = {self.settings.default_tenant: self.settings.demo_dir / "nlu.yml"}
+        return IntentCatalog(self.embedder, nlu, self.settings.data_dir / "intents")
+
+    @cached_property
+    def bot(self) -> Bot:
+        # A base model answers in English only; an instruction model in the tenant's languages.
+        languages = None if self.chat.follows_instructions else frozenset({"en"})
+        return Bot(
+            self.context,
+            self.answerer,
+            ActionRunner(self.store),
+            self.embedder,
+            self.prompts,
+            intents=self.intents,
+            model_languages=languages,
+            **({"clock": self.clock_override} if self.clock_override else {}),
+        )
+
+    @cached_property
+    def copilot(self) -> Copilot:
+        advisors = TenantAdvisors(
+            self.embedder,
+            self.settings.demo_dir / "guidelines",
+            lambda tenant: str(self.store.tenant_config(tenant).get("guidelines_dir") or "") or None,
+        )
+        subjects = SubjectLinker(lambda tenant: [c.title for c in self.index.chunks(tenant)])
+        return Copilot(self.context, advisor=advisors, subjects=subjects)
+
+    @cached_property
+    def copilot_replies(self) -> ReplyDrafter:
+        # The bundled base model drafts the first reply too; every draft is verified and
+        # extractive replies from the passages always back it up.
+        config = ReplyConfig(timeout_s=self.settings.model_timeout_s)
+        return ReplyDrafter(self.chat, self.embedder, self.prompts, config)
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        return Summarizer(self.chat, self.prompts)
+
+    @cached_property
+    def tone(self) -> ToneRewriter:
+        return ToneRewriter(self.chat, self.prompts)
+
+    @cached_property
+    def feedback(self) -> FeedbackLog:
+        return FeedbackLog(self.store)
+
+    @cached_property
+    def learning(self) -> LearningLoop:
+        from core.redaction import redact
+
+        return LearningLoop(self.store, self.kb, redact)
+
+    @cached_property
+    def wrapup(self) -> WrapUpService:
+        return WrapUpService(self.store, self.summarizer, self.learning)
+
+    @cached_property
+    def live_assist(self) -> LiveAssist:
+        return LiveAssist(self.store, self.bus, self.copilot, self.copilot_replies, self.summarizer)
+
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits.from_settings(self.settings)
+
+    @cached_property
+    def redactor(self) -> Callable[[str], str]:
+        """Redaction at the door (docs/trust.md); identity when SWITCHBOARD_REDACT_PII=false."""
+        from core.redaction import redact
+
+        return redact if self.settings.redact_pii else str
+
+    @cached_property
+    def bus(self) -> EventBus:
+        return EVENT_BUSES.create(self.settings.event_bus_backend, self.settings)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "chat": self.chat.describe(),
+            "embedder": self.embedder.describe(),
+            "index": self.index.describe(),
+            "retriever": self.retriever.describe(),
+            "settings": self.settings.describe(),
+        }
+
+    def close(self) -> None:
+        if "live_assist" in self.__dict__:
+            self.live_assist.close()
+        if "bus" in self.__dict__:
+            self.bus.close()
+        if "store" in self.__dict__:
+            self.store.dispose()

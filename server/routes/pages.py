@@ -1,0 +1,49 @@
+"""HTML pages (static, no build step) and the development-only demo token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from core.errors import Forbidden, NotFound
+from server.auth import sign_widget_token
+from server.deps import ServicesDep
+from server.schemas import WidgetSession
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+router = APIRouter(tags=["pages"])
+
+
+@router.get("/", include_in_schema=False)
+def shop_page() -> FileResponse:
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/agent", include_in_schema=False)
+def agent_console() -> FileResponse:
+    return FileResponse(STATIC / "agent.html")
+
+
+@router.get("/healthz")
+def health(services: ServicesDep) -> dict[str, str]:
+    return {"status": "ok", "chat": services.settings.chat_backend}
+
+
+@router.get("/api/demo/session")
+def demo_session(services: ServicesDep, customer_id: str | None = None, tenant: str | None = None) -> WidgetSession:
+    """Development only: plays the tenant's site and signs a widget token for a demo customer.
+    In production the tenant's own site signs the token with its site secret."""
+    if services.settings.environment == "production":
+        raise NotFound("Not available in production")
+    tenant_id = tenant or services.settings.default_tenant
+    secret = str(services.store.tenant_config(tenant_id).get("site_secret", ""))
+    if not secret:
+        raise Forbidden(f"Tenant {tenant_id!r} has no widget secret configured")
+    return WidgetSession(
+        token=sign_widget_token(secret, tenant_id, customer_id or None),
+        tenant_id=tenant_id,
+        customer_id=customer_id or None,
+    )

@@ -1,0 +1,113 @@
+// Switchboard chat widget: plain JS, no build step.
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const log = $("sb-log"), input = $("sb-input"), statusEl = $("sb-status");
+  let token = null, convId = null, socket = null, streamBubble = null;
+  const seen = new Set();
+
+  function bubble(author, text, citations) {
+    const div = document.createElement("div");
+    div.className = "msg " + author;
+    div.dataset.author = author;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = { customer: "You", bot: "Assistant", agent: "Support agent", system: "" }[author] || author;
+    div.appendChild(who);
+    div.appendChild(document.createTextNode(text));
+    if (citations && citations.length) {
+      const c = document.createElement("div");
+      c.className = "cites";
+      c.dataset.testid = "citations";
+      for (const cit of citations) {
+        const a = document.createElement("a");
+        a.href = cit.url; a.target = "_blank"; a.rel = "noopener";
+        a.textContent = `[${cit.n}] ${cit.title}`;
+        a.dataset.article = cit.article_id;
+        c.appendChild(a);
+      }
+      div.appendChild(c);
+    }
+    log.appendChild(div);
+    log.scrollTop = log.scrollHeight;
+    return div;
+  }
+
+  function showMessage(m) {
+    if (seen.has(m.id)) return;
+    seen.add(m.id);
+    if (m.author === "bot" && streamBubble) { streamBubble.remove(); streamBubble = null; }
+    if (m.author === "customer") return; // already drawn when sent
+    bubble(m.author, m.text, m.citations);
+  }
+
+  async function api(path, opts = {}) {
+    const res = await fetch(path, {
+      ...opts,
+      headers: { "Content-Type": "application/json", Authorization: "Bearer " + token, ...(opts.headers || {}) },
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error || res.statusText);
+    return body;
+  }
+
+  async function start() {
+    const customer = $("sb-customer").value;
+    const s = await (await fetch("/api/demo/session" + (customer ? "?customer_id=" + encodeURIComponent(customer) : ""))).json();
+    token = s.token;
+    const conv = await api("/api/conversations", { method: "POST", body: "{}" });
+    convId = conv.id;
+    log.dataset.conversation = convId;
+    log.innerHTML = ""; seen.clear();
+    connect();
+    bubble("bot", "Hi! I'm the Larkspur assistant. Ask me about orders, returns, shipping or your account.");
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(`${proto}://${location.host}/ws/conversations/${convId}?token=${encodeURIComponent(token)}`);
+    socket.onmessage = (e) => {
+      const ev = JSON.parse(e.data);
+      if (ev.type === "message") showMessage(ev.data);
+      else if (ev.type === "token") {
+        if (!streamBubble) streamBubble = bubble("bot", "");
+        streamBubble.appendChild(document.createTextNode(ev.data.text));
+        log.scrollTop = log.scrollHeight;
+      } else if (ev.type === "state") {
+        statusEl.textContent = ev.data.state === "human" ? "A support agent has joined." :
+          ev.data.state === "handoff_pending" ? "Waiting for a support agent…" :
+          ev.data.state === "bot" ? "You're chatting with the assistant." : "";
+      }
+    };
+    socket.onclose = () => { setTimeout(() => { if (convId) connect(); }, 1500); };
+    setInterval(() => { if (socket.readyState === 1) socket.send("ping"); }, 20000);
+  }
+
+  async function send(text) {
+    bubble("customer", text);
+    statusEl.textContent = "…";
+    try {
+      const r = await api(`/api/conversations/${convId}/messages`, { method: "POST", body: JSON.stringify({ text }) });
+      seen.add(r.message.id);
+      for (const m of r.replies) showMessage(m);
+      if (!r.replies.length && statusEl.textContent === "…") statusEl.textContent = "";
+      else if (statusEl.textContent === "…") statusEl.textContent = "";
+    } catch (err) {
+      statusEl.textContent = "Not sent: " + err.message;
+    }
+  }
+
+  $("sb-launcher").onclick = async () => {
+    const w = $("sb-widget");
+    w.classList.toggle("open");
+    if (w.classList.contains("open") && !convId) await start();
+    input.focus();
+  };
+  $("sb-customer").onchange = () => { if (socket) { convId = null; socket.close(); } start(); };
+  $("sb-form").onsubmit = (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text || !convId) return;
+    input.value = "";
+    send(text);
+  };
+})();

@@ -1,0 +1,37 @@
+"""The grounding check rejects drafts that sound right but state what the sources do not."""
+
+from __future__ import annotations
+
+from bot.grounding import GroundingChecker
+from core.models.fake import HashingEmbedder
+from core.types import Passage
+
+SHIPPING = Passage(
+    chunk_id="c1",
+    article_id="shipping-options-and-costs",
+    version=1,
+    title="Shipping options and costs",
+    url="https://help.example/articles/shipping",
+    text="Express shipping costs 9.90 EUR on every order. Standard shipping is free on orders over 50 EUR.",
+)
+
+
+def test_a_faithful_sentence_is_supported() -> None:
+    result = GroundingChecker(HashingEmbedder()).check("Express shipping costs 9.90 EUR on every order. [1]", [SHIPPING])
+    assert result.passes(0.55), result
+
+
+def test_an_invented_number_fails_however_close_the_wording() -> None:
+    # The bundled base model once wrote exactly this: every word but the price is in the source.
+    result = GroundingChecker(HashingEmbedder()).check(
+        "Express shipping costs 10.90 EUR for orders over 50 EUR. [1]", [SHIPPING]
+    )
+    assert result.score == 0.0
+    assert not result.passes(0.01)
+
+
+def test_numbers_only_count_in_the_cited_passage() -> None:
+    other = SHIPPING.model_copy(update={"chunk_id": "c2", "text": "Returns are free within 30 days."})
+    # 30 appears in passage 2, but the sentence cites passage 1.
+    result = GroundingChecker(HashingEmbedder()).check("Express shipping is free within 30 days. [1]", [SHIPPING, other])
+    assert result.score == 0.0

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.intents import IntentClassifier, IntentConfig, trained_classifier
+from bot.nlu import load_nlu, parse_nlu
+from core.errors import ConfigurationError
+from core.models.fake import HashingEmbedder
+
+DEMO_NLU = Path(__file__).resolve().parents[2] / "demo" / "nlu.yml"
+
+
+def test_rasa_entity_annotations_are_reduced_to_their_text() -> None:
+    examples = parse_nlu(
+        'version: "3.1"\nnlu:\n- intent: order_status\n  examples: |\n    - where is [ORD-10041](order_id)?\n'
+        "- synonym: parcel\n  examples: |\n    - package\n"
+    )
+    assert [(e.text, e.intent) for e in examples] == [("where is ORD-10041?", "order_status")]
+
+
+def test_a_file_without_intents_is_refused_with_a_hint() -> None:
+    with pytest.raises(ConfigurationError, match="Rasa"):
+        parse_nlu("version: '3.1'\n")
+
+
+def test_demo_intents_route_customer_questions(tmp_path: Path) -> None:
+    clf = trained_classifier(load_nlu(DEMO_NLU), HashingEmbedder(), tmp_path, IntentConfig(c=7.5))
+    assert clf.predict("where is my parcel? it still hasn't arrived").intent == "order_status"
+    assert clf.predict("I want to talk to a real person").intent == "speak_to_human"
+    assert clf.predict("please cancel my order").intent == "cancel_order"
+    # The trained model is cached on disk, keyed by the examples: a restart does not retrain.
+    assert list(tmp_path.glob("intents-fake-*.pkl"))
+    fresh = IntentClassifier(HashingEmbedder())
+    assert fresh.load(next(tmp_path.glob("*.pkl")))
+    assert fresh.predict("where is my parcel? it still hasn't arrived").intent == "order_status"
+
+
+def test_low_confidence_is_out_of_scope() -> None:
+    clf = IntentClassifier(HashingEmbedder(), IntentConfig(oos_threshold=0.9)).fit(
+        ["where is my order", "track my parcel", "refund please", "money back"],
+        ["order_status", "order_status", "refund", "refund"],
+    )
+    prediction = clf.predict("what is the capital of mongolia")
+    assert prediction.intent is None and prediction.best in {"order_status", "refund"}

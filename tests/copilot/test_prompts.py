@@ -1,0 +1,28 @@
+"""Every copilot prompt renders with the variables its caller passes (and fails on others)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.errors import ConfigurationError
+from prompts.loader import PromptLoader
+
+VARIABLES: dict[str, dict[str, object]] = {
+    "copilot_reply": {"company": "Larkspur", "passages": [], "history": [], "question": "Q?", "delimiter": "<<x>>"},
+    "copilot_summary": {"company": "Larkspur", "turns": [], "delimiter": "<<x>>"},
+    "copilot_rewrite": {"instruction": "Be brief.", "text": "Draft.", "delimiter": "<<x>>"},
+    "copilot_judge_summary": {"reference": "R", "candidate": "C"},
+}
+
+
+def test_every_copilot_prompt_renders() -> None:
+    loader = PromptLoader()
+    names = [n for n in loader.names() if n.startswith("copilot_")]
+    assert sorted(names) == sorted(VARIABLES)
+    for name in names:
+        assert loader.render(name, **VARIABLES[name]).strip()
+
+
+def test_a_misspelt_variable_fails() -> None:
+    with pytest.raises(ConfigurationError, match="unknown variables"):
+        PromptLoader().render("copilot_rewrite", instruction="x", text="y", delimiter="z", tone="w")

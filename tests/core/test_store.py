@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.db.conversations import add_message, create_conversation, get_conversation
+from core.db.schema import Conversation, Customer
+from core.db.store import Store
+from core.errors import Forbidden, NotFound
+from core.types import Author
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(f"sqlite:///{tmp_path / 't.db'}")
+    s.create_all()
+    return s
+
+
+def test_tenant_sessions_never_see_other_tenants_rows(store: Store) -> None:
+    with store.session("a") as s:
+        s.add(Customer(external_id="cus_1", name="Alice A"))
+        create_conversation(s, "cus_1")
+    with store.session("b") as s:
+        s.add(Customer(external_id="cus_1", name="Bob B"))
+    with store.session("b") as s:
+        names = [c.name for c in s.scalars(select(Customer))]
+        assert names == ["Bob B"]
+        assert list(s.scalars(select(Conversation))) == []
+
+
+def test_conversation_of_another_tenant_is_not_found(store: Store) -> None:
+    with store.session("a") as s:
+        conv_id = create_conversation(s, None).id
+    with store.session("b") as s, pytest.raises(NotFound):
+        get_conversation(s, conv_id)
+
+
+def test_writing_a_row_for_another_tenant_is_refused(store: Store) -> None:
+    with pytest.raises(Forbidden), store.session("a") as s:
+        s.add(Customer(external_id="x", name="X", tenant_id="b"))
+    with store.session("b") as s:
+        assert list(s.scalars(select(Customer))) == []
+
+
+def test_messages_are_numbered_in_order_and_rollback_keeps_nothing(store: Store) -> None:
+    with store.session("a") as s:
+        conv = create_conversation(s, None)
+        first = add_message(s, conv, Author.customer, "hi")
+        second = add_message(s, conv, Author.bot, "hello")
+        conv_id = conv.id
+    assert (first.seq, second.seq) == (1, 2)
+    with pytest.raises(RuntimeError), store.session("a") as s:
+        add_message(s, get_conversation(s, conv_id), Author.customer, "half-way")
+        raise RuntimeError("crash before commit")
+    with store.session("a") as s:
+        assert [m.text for m in get_conversation(s, conv_id).messages] == ["hi", "hello"]

@@ -1,0 +1,71 @@
+"""The copilot in the agent console, in Chromium against the real server: a customer message
+arrives, the suggestions appear, one click inserts a suggested reply, the agent sends it, the
+customer receives it, and the feedback is on the supervisor's acceptance page."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+SUGGESTION_TIMEOUT_MS = 120_000  # the real llama.cpp model drafts the first reply on a shared CPU
+
+
+def test_agent_inserts_a_suggested_reply_and_the_customer_gets_it(page: Page, live_server: str) -> None:
+    with httpx.Client(base_url=live_server, timeout=120.0) as http:
+        token = http.get("/api/demo/session", params={"customer_id": "cus_001"}).json()["token"]
+        customer = {"Authorization": f"Bearer {token}"}
+        conv = http.post("/api/conversations", json={}, headers=customer).json()["id"]
+        r = http.post(
+            f"/api/conversations/{conv}/messages", json={"text": "I want to talk to a person"}, headers=customer
+        )
+        assert r.json()["handoff"], r.text
+
+        page.goto(f"{live_server}/agent")
+        page.locator(f'[data-testid=queue-item][data-conversation="{conv}"]').click()
+        page.get_by_test_id("claim").click()
+        expect(page.get_by_test_id("conv-title")).to_contain_text("human")
+
+        r = http.post(
+            f"/api/conversations/{conv}/messages",
+            json={"text": "How long do I have to return an item I bought?"},
+            headers=customer,
+        )
+        assert r.status_code == 200, r.text
+        seq = r.json()["message"]["seq"]
+
+        articles = page.get_by_test_id("article-suggestion")
+        expect(articles.first).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
+        expect(page.get_by_test_id("suggestions")).to_have_attribute("data-seq", str(seq))
+        expect(articles.first.locator("mark")).to_be_visible()  # the matching passage is highlighted
+        expect(page.get_by_test_id("next-action-card")).to_be_visible()
+
+        reply = page.get_by_test_id("reply-suggestion").first
+        expect(reply).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
+        suggested = reply.get_by_test_id("reply-text").input_value()
+        assert suggested.strip()
+        reply.get_by_test_id("insert-reply").click()
+        expect(page.get_by_test_id("reply")).to_have_value(suggested)
+        page.get_by_test_id("send-reply").click()
+        expect(page.locator('#log [data-author="agent"]').last).to_contain_text(suggested[:40])
+
+        messages = http.get(f"/api/conversations/{conv}", headers=customer).json()["messages"]
+        assert messages[-1]["author"] == "agent" and messages[-1]["text"] == suggested.strip()
+
+        by_kind: dict[str, dict[str, float]] = {}
+        for _ in range(20):  # the console posts feedback asynchronously
+            rates = http.get("/api/supervisor/copilot/acceptance", headers={"X-API-Key": "dev-supervisor-key"}).json()
+            by_kind = {k["kind"]: k for k in rates["data"]}
+            if by_kind.get("reply", {}).get("inserted", 0) >= 1:
+                break
+            time.sleep(0.25)
+        assert by_kind["reply"]["inserted"] >= 1 and by_kind["reply"]["shown"] >= 1
+        assert by_kind["reply"]["acceptance_rate"] > 0
+        assert by_kind["article"]["shown"] >= 1
+
+        page.goto(f"{live_server}/supervisor")
+        expect(page.locator('[data-testid=acceptance] tr[data-kind="reply"]')).to_be_visible()

@@ -1,0 +1,80 @@
+"""Redaction at the door: what an agent, the database, the index and the model see."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from core.redaction import KB_KINDS, Kind, RedactingFilter, Redactor, luhn_ok
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return Redactor()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("My card is 4111 1111 1111 1111, exp 12/27, cvv 123", "My card is [CARD ****1111], exp 12/27, cvv [CVV]"),
+        ("card 5555-5555-5555-4444 security code 987", "card [CARD ****4444] security code [CVV]"),
+        ("pay with 4012888888881881 123 please", "pay with [CARD ****1881] [CVV] please"),
+        ("amex 378282246310005 CID 1234", "amex [CARD ****0005] CID [CVV]"),
+        ("IBAN DE89 3704 0044 0532 0130 00 for the refund", "IBAN [IBAN ****3000] for the refund"),
+        ("mail jane.doe+x@example.co.uk", "mail [EMAIL]"),
+        ("call me on +49 30 1234567", "call me on [PHONE ****4567]"),
+        ("SSN 536-22-1234", "SSN [ID]"),
+        ("NI number AB 12 34 56 C", "NI number [ID]"),
+        ("mi DNI es 12345678Z", "mi DNI es [ID]"),
+        ("Steuer-ID 86095742719", "Steuer-ID [ID]"),
+        ("my password is hunter22!", "my password is [SECRET]"),
+        ("key sk-proj-abcdefghijklmnopqrstuvwx works", "key [SECRET] works"),
+    ],
+)
+def test_personal_data_is_replaced_with_typed_placeholders(redactor: Redactor, text: str, expected: str) -> None:
+    assert redactor(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Where is my order ORD-10012? Tracking 43378851982073.",  # Luhn-valid parcel number, not a card shape
+        "My card number 4111 1111 1111 1112 was declined",  # fails the Luhn check
+        "I bought 3 items for 129 EUR on 12/03 and returns take 30 days.",
+        "Is the code 1234 on the box the model number?",
+    ],
+)
+def test_ordinary_customer_text_is_left_alone(redactor: Redactor, text: str) -> None:
+    assert redactor(text) == text
+
+
+def test_redacting_twice_changes_nothing(redactor: Redactor) -> None:
+    once = redactor("card 4111111111111111 cvv 123, phone +49 30 1234567, a@b.de")
+    assert redactor(once) == once
+
+
+def test_counts_say_what_was_found(redactor: Redactor) -> None:
+    result = redactor.redact("4111111111111111 cvv 123 and a@b.de")
+    assert result.counts == {"CARD": 1, "CVV": 1, "EMAIL": 1}
+
+
+def test_kb_uploads_keep_the_company_contact_details(redactor: Redactor) -> None:
+    text = "Write to support@larkspur.example or call +49 30 5550 1234. Card 4111111111111111."
+    out = redactor.redact(text, kinds=KB_KINDS).text
+    assert "support@larkspur.example" in out and "+49 30 5550 1234" in out
+    assert "[CARD ****1111]" in out and Kind.card in KB_KINDS
+
+
+def test_luhn() -> None:
+    assert luhn_ok("4111111111111111")
+    assert not luhn_ok("4111111111111112")
+
+
+def test_log_filter_redacts_messages_and_arguments(redactor: Redactor, caplog: pytest.LogCaptureFixture) -> None:
+    logger = logging.getLogger("switchboard.test.redaction")
+    logger.addFilter(RedactingFilter(redactor))
+    with caplog.at_level(logging.INFO, logger="switchboard.test.redaction"):
+        logger.info("customer said %s", "my card is 4111 1111 1111 1111 cvv 123")
+    assert "4111" not in caplog.text
+    assert "[CARD ****1111]" in caplog.text and "[CVV]" in caplog.text
