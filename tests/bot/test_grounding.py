@@ -17,7 +17,8 @@ SHIPPING = Passage(
 
 
 def test_a_faithful_sentence_is_supported() -> None:
-    result = GroundingChecker(HashingEmbedder()).check("Express shipping costs 9.90 EUR on every order. [1]", [SHIPPING])
+    checker = GroundingChecker(HashingEmbedder())
+    result = checker.check("Express shipping costs 9.90 EUR on every order. [1]", [SHIPPING])
     assert result.passes(0.55), result
 
 
@@ -33,5 +34,6 @@ def test_an_invented_number_fails_however_close_the_wording() -> None:
 def test_numbers_only_count_in_the_cited_passage() -> None:
     other = SHIPPING.model_copy(update={"chunk_id": "c2", "text": "Returns are free within 30 days."})
     # 30 appears in passage 2, but the sentence cites passage 1.
-    result = GroundingChecker(HashingEmbedder()).check("Express shipping is free within 30 days. [1]", [SHIPPING, other])
+    checker = GroundingChecker(HashingEmbedder())
+    result = checker.check("Express shipping is free within 30 days. [1]", [SHIPPING, other])
     assert result.score == 0.0
