@@ -1,70 +1,97 @@
-"""Answer metrics that need no judge model.
+"""Answer metrics that need no judge model: ragas' own non-LLM metrics, plus token F1.
 
-These are equivalents of ragas' non-LLM metrics (ragas itself does not install next to our
-pinned dependencies; see docs/evals.md): ``NonLLMStringSimilarity`` (normalised Levenshtein
-similarity, via rapidfuzz as ragas uses), ``BleuScore``, ``RougeScore`` (ROUGE-L F),
-``NonLLMContextPrecisionWithReference`` and ``NonLLMContextRecall`` (contexts matched by string
-similarity >= 0.5, as in ragas).
+``string_similarity`` is ragas ``NonLLMStringSimilarity`` (1 - normalised Levenshtein distance),
+``bleu`` is ragas ``BleuScore`` (sacrebleu corpus BLEU; with ragas' first-sentence-only bug fixed,
+see ``evals.metrics.ragas_fixes``),
+``rouge_l`` is ragas ``RougeScore`` (ROUGE-L F-measure, stemmed), ``context_precision`` is
+``NonLLMContextPrecisionWithReference`` and ``context_recall`` is ``NonLLMContextRecall`` (a context
+matches a reference context when their string similarity is >= 0.5). ``token_f1`` is ours (SQuAD-style).
+
+ragas is imported on first use (it takes seconds), and each metric object is built once per process.
 """
 
 from __future__ import annotations
 
-import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from rapidfuzz.distance import Levenshtein
+from evals.metrics.ragas_env import require_ragas, run_sync
 
-from copilot.rouge import lcs_length
+if TYPE_CHECKING:
+    from ragas.metrics._context_precision import NonLLMContextPrecisionWithReference
+    from ragas.metrics._context_recall import NonLLMContextRecall
+    from ragas.metrics.collections import NonLLMStringSimilarity, RougeScore
+
+    from evals.metrics.ragas_fixes import FullTextBleuScore
 
 _TOKEN = re.compile(r"[a-z0-9]+")
-CONTEXT_MATCH = 0.5
+
+
+@dataclass(frozen=True)
+class _Metrics:
+    similarity: NonLLMStringSimilarity
+    bleu: FullTextBleuScore
+    rouge_l: RougeScore
+    context_precision: NonLLMContextPrecisionWithReference
+    context_recall: NonLLMContextRecall
+
+
+_lock = threading.Lock()
+_built: _Metrics | None = None
+
+
+def _metrics() -> _Metrics:
+    global _built
+    if _built is None:
+        with _lock:
+            if _built is None:
+                require_ragas()
+                from ragas.metrics._context_precision import NonLLMContextPrecisionWithReference
+                from ragas.metrics._context_recall import NonLLMContextRecall
+                from ragas.metrics.collections import NonLLMStringSimilarity, RougeScore
+
+                from evals.metrics.ragas_fixes import FullTextBleuScore
+
+                _built = _Metrics(
+                    similarity=NonLLMStringSimilarity(),
+                    bleu=FullTextBleuScore(),
+                    rouge_l=RougeScore(rouge_type="rougeL", mode="fmeasure"),
+                    context_precision=NonLLMContextPrecisionWithReference(),
+                    context_recall=NonLLMContextRecall(),
+                )
+    return _built
+
+
+def _unit(value: float) -> float:
+    """Clamp to [0, 1]: sacrebleu's arithmetic can land a hair above 1 for identical texts."""
+    return min(1.0, max(0.0, float(value)))
 
 
 def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def string_similarity(a: str, b: str) -> float:
-    """1 - normalised Levenshtein distance (ragas NonLLMStringSimilarity, levenshtein)."""
-    if not a and not b:
-        return 1.0
-    return float(Levenshtein.normalized_similarity(a, b))
+def string_similarity(candidate: str, reference: str) -> float:
+    """ragas NonLLMStringSimilarity (Levenshtein): 1 - normalised edit distance."""
+    return _unit(run_sync(_metrics().similarity.ascore(reference=reference, response=candidate)).value)
 
 
-def bleu(candidate: str, reference: str, max_n: int = 4) -> float:
-    """Sentence BLEU with add-one smoothing for n > 1 (Lin & Och 2004), brevity penalty included."""
-    cand, ref = tokens(candidate), tokens(reference)
-    if not cand or not ref:
-        return 0.0
-    logs = 0.0
-    for n in range(1, max_n + 1):
-        c = Counter(tuple(cand[i : i + n]) for i in range(len(cand) - n + 1))
-        r = Counter(tuple(ref[i : i + n]) for i in range(len(ref) - n + 1))
-        overlap = sum((c & r).values())
-        total = max(sum(c.values()), 0)
-        if n == 1:
-            if overlap == 0:
-                return 0.0
-            logs += math.log(overlap / total)
-        else:
-            logs += math.log((overlap + 1) / (total + 1))
-    bp = 1.0 if len(cand) > len(ref) else math.exp(1 - len(ref) / len(cand))
-    return bp * math.exp(logs / max_n)
-
+def bleu(candidate: str, reference: str) -> float:
+    """ragas BleuScore (sacrebleu BLEU of the whole answer against the whole reference), 0..1."""
+    return _unit(run_sync(_metrics().bleu.ascore(reference=reference, response=candidate)).value)
 
 
 def rouge_l(candidate: str, reference: str) -> float:
-    cand, ref = tokens(candidate), tokens(reference)
-    lcs = lcs_length(list(cand), list(ref))
-    if lcs == 0:
-        return 0.0
-    p, r = lcs / len(cand), lcs / len(ref)
-    return 2 * p * r / (p + r)
+    """ragas RougeScore: ROUGE-L F-measure with Porter stemming."""
+    return _unit(run_sync(_metrics().rouge_l.ascore(reference=reference, response=candidate)).value)
 
 
 def token_f1(candidate: str, reference: str) -> float:
+    """F1 of the bag of lower-cased word tokens (SQuAD-style; not a ragas metric)."""
     cand, ref = Counter(tokens(candidate)), Counter(tokens(reference))
     overlap = sum((cand & ref).values())
     if overlap == 0:
@@ -73,26 +100,26 @@ def token_f1(candidate: str, reference: str) -> float:
     return 2 * p * r / (p + r)
 
 
-def _matches(context: str, references: Sequence[str]) -> bool:
-    return any(string_similarity(context[:2000], ref[:2000]) >= CONTEXT_MATCH for ref in references)
+def _contexts_score(
+    metric: NonLLMContextPrecisionWithReference | NonLLMContextRecall,
+    retrieved: Sequence[str],
+    references: Sequence[str],
+) -> float:
+    if not retrieved or not references:
+        return 0.0
+    from ragas.dataset_schema import SingleTurnSample
+
+    sample = SingleTurnSample(retrieved_contexts=list(retrieved), reference_contexts=list(references))
+    return _unit(metric.single_turn_score(sample))
 
 
 def context_precision(retrieved: Sequence[str], references: Sequence[str]) -> float:
-    """Average precision of the retrieved contexts, a context being relevant when it matches a
-    reference context (ragas NonLLMContextPrecisionWithReference)."""
-    if not retrieved or not references:
-        return 0.0
-    verdicts = [_matches(c, references) for c in retrieved]
-    hits, total = 0, 0.0
-    for i, ok in enumerate(verdicts, start=1):
-        if ok:
-            hits += 1
-            total += hits / i
-    return total / hits if hits else 0.0
+    """ragas NonLLMContextPrecisionWithReference: average precision of the retrieved contexts, a
+    context being relevant when it matches a reference context. 0 when either list is empty."""
+    return _contexts_score(_metrics().context_precision, retrieved, references)
 
 
 def context_recall(retrieved: Sequence[str], references: Sequence[str]) -> float:
-    """Share of reference contexts matched by some retrieved context (ragas NonLLMContextRecall)."""
-    if not references:
-        return 0.0
-    return sum(1 for ref in references if _matches(ref, retrieved)) / len(references)
+    """ragas NonLLMContextRecall: share of reference contexts matched by some retrieved context.
+    0 when either list is empty."""
+    return _contexts_score(_metrics().context_recall, retrieved, references)
