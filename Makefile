@@ -39,5 +39,15 @@ lint: $(TEST_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(NAME)
 
+# Evaluators: the smoke suite by default, e.g. `make evals SUITE=handoff`.
+SUITE ?= smoke
+EVALS_STAMP := $(VENV)/.installed-evals
+$(EVALS_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[evals]'
+	touch $(EVALS_STAMP)
+
+evals: $(EVALS_STAMP)
+	$(BIN)/switchboard evals run $(SUITE)
+
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,1 +1,1 @@
-"""Metrics: retrieval ranking, answer text (ragas-equivalent non-LLM metrics), aggregates."""
+"""Metrics: retrieval ranking, answer text (ragas' non-LLM metrics), aggregates."""
