@@ -1,31 +1,43 @@
 """Subject linking: KB articles about one named subject (a product, a venue) carry it as a
-title prefix, ``"Subject: question"``. The copilot links the conversation to the subject
-named most recently (by either side, as ASR-transcribed speech or chat) and keeps the
-suggestions about that subject, so "what's the check-in time?" after "the Grant Hotel"
-suggests the Grant Hotel's answer, not another hotel's.
+title prefix, ``"Subject: question"``. The copilot finds the subjects the conversation has
+named (by either side, as ASR-transcribed speech or chat) and ranks them by how recently
+they were named, so "what's the check-in time?" after "the Grant Hotel" suggests the Grant
+Hotel's answer, not another hotel's.
+
+Names are matched forgivingly, because speech transcripts are noisy: a name counts as said
+when the words carrying most of its weight (rare words weigh more) occur in one turn, spelt
+exactly, as one word split in two ("market place"), or nearly ("arts" / "art",
+"exploratorum"). Part of a name after " - " or ", " (a branch, a chain) is optional. When
+one turn names both "the Presidio" and "Presidio Kebab", the longer match wins.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
+from collections import Counter, OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
 
 from core.types import Turn
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("the a an of and at in on by to for".split())
+# Words that name a kind of place rather than one place: a name needs one other word said.
 _GENERIC = frozenset(
-    "the a an and of at in on hotel restaurant guest house guesthouse bar cafe inn lodge b & "
-    "museum park college church gallery theatre theater cinema pool club".split()
+    "hotel restaurant inn cafe bar house guest guesthouse museum park square street kitchen grill "
+    "club lodge gallery theatre theater cinema pool church college".split()
 )
-
-
-@dataclass(frozen=True)
-class Subject:
-    name: str
-    tokens: tuple[str, ...]  # distinctive tokens (generic words removed unless nothing is left)
+_NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten".split())
+_DIGITS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split(), strict=True))
+_QUALIFIER = re.compile(r" - |, ")
+MATCH = 0.7  # share of a name's weight that must be said
+FUZZY = 84  # rapidfuzz ratio for a near spelling of a long word
+DECAY_TURNS = 8.0  # a subject named this many turns earlier scores one point less
 
 
 def subject_of(title: str) -> str | None:
@@ -33,33 +45,106 @@ def subject_of(title: str) -> str | None:
     return head.strip() if sep and 2 <= len(head) <= 80 else None
 
 
-_NUMBERS = frozenset("zero one two three four five six seven eight nine ten too".split())
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
-def _words(name: str) -> list[str]:
-    return [w for w in _TOKEN.findall(name.lower().replace("&", " and ")) if w not in _GENERIC and w not in _NUMBERS]
+def words(text: str) -> list[str]:
+    """Lower-cased, stemmed words; digits spelt out the way speech transcripts write them."""
+    text = text.lower().replace("&", " and ").replace("'s", "s").replace("'", "")
+    text = re.sub(r"(\d)([a-z])", r"\1 \2", text)
+    return [_stem(_DIGITS.get(w, w)) for w in _TOKEN.findall(text)]
 
 
-def _build(titles: list[str]) -> list[Subject]:
-    """Subjects with their identifying words: words that few other subjects' names use and
-    that are rare in the questions themselves (so 'good' in 'Good Hotel' does not count)."""
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    core: tuple[str, ...]  # the name without its qualifier (" - SoMa", ", a Joie de Vivre Hotel")
+    tokens: tuple[str, ...]  # the whole name
+
+    @property
+    def informative(self) -> frozenset[str]:
+        return frozenset(w for w in self.tokens if w not in _GENERIC and w not in _NUMBER_WORDS)
+
+
+@dataclass(frozen=True)
+class Mention:
+    subject: Subject
+    turn: int  # index of the last turn that named it
+    coverage: float  # share of the name's weight said in that turn
+
+
+@dataclass
+class _Catalog:
+    subjects: list[Subject]
+    df: Counter[str] = field(default_factory=Counter)
+    by_token: dict[str, list[Subject]] = field(default_factory=dict)
+    vocab: list[str] = field(default_factory=list)  # long name words, for near spellings
+    _said: OrderedDict[str, frozenset[str]] = field(default_factory=OrderedDict)
+
+    def __post_init__(self) -> None:
+        for s in self.subjects:
+            for w in set(s.tokens):
+                self.df[w] += 1
+                self.by_token.setdefault(w, []).append(s)
+        self.vocab = sorted(w for w in self.df if len(w) >= 5)
+
+    def idf(self, word: str) -> float:
+        return math.log((len(self.subjects) + 1) / (self.df.get(word, 0) + 0.5))
+
+    def coverage(self, name: tuple[str, ...], said: frozenset[str]) -> float:
+        total = sum(self.idf(w) for w in name)
+        return sum(self.idf(w) for w in name if w in said) / total if total else 0.0
+
+    def said(self, text: str) -> frozenset[str]:
+        """The name words a turn contains: exactly, split in two, or nearly spelt."""
+        if (hit := self._said.get(text)) is not None:
+            self._said.move_to_end(text)
+            return hit
+        ws = words(text)
+        found = {w for w in ws if w in self.df}
+        found |= {a + b for a, b in zip(ws, ws[1:], strict=False) if a + b in self.df}
+        for w in {w for w in ws if len(w) >= 5 and w not in self.df}:
+            for cand, _score, _i in process.extract(w, self.vocab, scorer=fuzz.ratio, score_cutoff=FUZZY, limit=3):
+                found.add(cand)
+        result = frozenset(found)
+        self._said[text] = result
+        if len(self._said) > 20_000:
+            self._said.popitem(last=False)
+        return result
+
+    def mentions(self, turns: list[Turn]) -> dict[str, Mention]:
+        """The last mention of every subject named in the conversation."""
+        last: dict[str, Mention] = {}
+        for i, turn in enumerate(turns):
+            said = self.said(turn.text)
+            if not said:
+                continue
+            found: list[tuple[Mention, frozenset[str]]] = []
+            seen: set[str] = set()
+            for w in said:
+                for s in self.by_token.get(w, ()):
+                    if s.name in seen:
+                        continue
+                    seen.add(s.name)
+                    cov = max(self.coverage(s.core, said), self.coverage(s.tokens, said))
+                    if cov >= MATCH and s.informative & said:
+                        found.append((Mention(s, i, cov), frozenset(t for t in s.tokens if t in said)))
+            for m, matched in found:
+                if not any(matched < other for _, other in found):  # the longer match wins
+                    last[m.subject.name] = m
+        return last
+
+
+def _build(titles: list[str]) -> _Catalog:
     names = sorted({s for t in titles if (s := subject_of(t))})
-    questions = [t.partition(": ")[2].lower() for t in titles if subject_of(t)]
-    name_df: dict[str, int] = {}
+    subjects = []
     for n in names:
-        for w in set(_words(n)):
-            name_df[w] = name_df.get(w, 0) + 1
-    q_df: dict[str, int] = {}
-    for q in questions:
-        for w in set(_TOKEN.findall(q)):
-            q_df[w] = q_df.get(w, 0) + 1
-    limit = max(3, len(questions) // 200)
-    out: list[Subject] = []
-    for n in names:
-        words = tuple(w for w in _words(n) if len(w) >= 3 and name_df.get(w, 0) <= 5 and q_df.get(w, 0) <= limit)
-        if words:
-            out.append(Subject(n, words))
-    return out
+        core = tuple(w for w in words(_QUALIFIER.split(n)[0]) if w not in _STOP)
+        full = tuple(w for w in words(n) if w not in _STOP)
+        if full:
+            subjects.append(Subject(n, core or full, full))
+    return _Catalog(subjects)
 
 
 class SubjectLinker:
@@ -68,10 +153,10 @@ class SubjectLinker:
     def __init__(self, titles: Callable[[str], list[str]], *, refresh_s: float = 60.0) -> None:
         self.titles = titles
         self.refresh_s = refresh_s  # new articles are picked up within this time
-        self._by_tenant: dict[str, tuple[float, list[Subject]]] = {}
+        self._by_tenant: dict[str, tuple[float, _Catalog]] = {}
         self._lock = threading.Lock()
 
-    def subjects(self, tenant_id: str) -> list[Subject]:
+    def _catalog(self, tenant_id: str) -> _Catalog:
         with self._lock:
             cached = self._by_tenant.get(tenant_id)
             if cached is None or time.monotonic() - cached[0] > self.refresh_s:
@@ -79,41 +164,27 @@ class SubjectLinker:
                 self._by_tenant[tenant_id] = cached
             return cached[1]
 
+    def subjects(self, tenant_id: str) -> list[Subject]:
+        return self._catalog(tenant_id).subjects
+
     def forget(self, tenant_id: str) -> None:
         with self._lock:
             self._by_tenant.pop(tenant_id, None)
 
+    def rank(self, tenant_id: str, turns: list[Turn], n: int = 3) -> list[tuple[Subject, float]]:
+        """Up to ``n`` subjects the conversation named, the most likely first, with a score:
+        one point less per ``DECAY_TURNS`` turns since it was named, plus how fully."""
+        catalog = self._catalog(tenant_id)
+        if not catalog.subjects or not turns:
+            return []
+        end = len(turns) - 1
+        scored = [
+            (m.subject, -(end - m.turn) / DECAY_TURNS + 0.3 * m.coverage) for m in catalog.mentions(turns).values()
+        ]
+        scored.sort(key=lambda pair: (-pair[1], -len(pair[0].tokens), pair[0].name))
+        return scored[:n]
+
     def link(self, tenant_id: str, turns: list[Turn]) -> Subject | None:
-        """The subject whose distinctive words were said most recently (all of them, in order)."""
-        subjects = self.subjects(tenant_id)
-        if not subjects:
-            return None
-        words: list[str] = []
-        turn_of: list[int] = []
-        for i, t in enumerate(turns):
-            for w in _TOKEN.findall(t.text.lower().replace("&", " and ")):
-                words.append(w)
-                turn_of.append(i)
-        positions: dict[str, list[int]] = {}
-        for i, w in enumerate(words):
-            positions.setdefault(w, []).append(i)
-        best: tuple[int, int, Subject] | None = None
-        for s in subjects:
-            first = positions.get(s.tokens[0])
-            if not first:
-                continue
-            for start in reversed(first):
-                end = start
-                ok = True
-                for tok in s.tokens[1:]:
-                    nxt = [p for p in positions.get(tok, []) if end < p <= end + 4]
-                    if not nxt:
-                        ok = False
-                        break
-                    end = nxt[0]
-                if ok:
-                    key = (turn_of[end], sum(len(t) for t in s.tokens), s)
-                    if best is None or key[:2] > best[:2]:
-                        best = key
-                    break
-        return best[2] if best else None
+        """The most likely subject of the conversation, if it named any."""
+        ranked = self.rank(tenant_id, turns, n=1)
+        return ranked[0][0] if ranked else None

@@ -8,10 +8,13 @@ replies come afterwards from ``copilot.replies``.
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from copilot.next_action import NextActionAdvisor, NextBestAction
@@ -20,6 +23,7 @@ from copilot.replies import SuggestedReply
 from copilot.sentiment import SentimentTrend, trend
 from copilot.subjects import SubjectLinker, subject_of
 from copilot.text import content_words, split_sentences
+from core.models.embed import Embedder
 from core.types import Author, CustomerFacts, OrderFact, Passage, TicketFact, Turn
 from knowledge.context import ALL, ContextBuilder
 from knowledge.index.base import Filters
@@ -146,7 +150,11 @@ class Copilot:
     articles: int = 3
     advisor: Callable[[str], NextActionAdvisor | None] = lambda tenant_id: None
     subjects: SubjectLinker | None = None
+    subject_pool: int = 3  # named subjects whose articles compete for the top places
     subject_candidates: int = 60
+    vector_cache: int = 50_000  # article embeddings kept for re-ranking a subject's articles
+    _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, init=False, repr=False)
+    _vectors_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.articles <= 10:
@@ -171,24 +179,35 @@ class Copilot:
         if advisor is not None and missing:
             advisor.remember(missing, vecs[1:])
         filters = Filters(tenant_id, ALL)
-        subject = self.subjects.link(tenant_id, turns) if self.subjects is not None else None
-        if subject is None:
+        ranked = self.subjects.rank(tenant_id, turns, self.subject_pool) if self.subjects is not None else []
+        if not ranked:
             found = retriever.search(q, k=self.articles * 3, filters=filters, query_vector=vecs[0])
             return q, _dedupe_by_article(found, self.articles)
-        # The conversation is about a named subject: search for the question about it and
-        # keep that subject's articles first.
+        # The conversation named subjects: search for the question about each, then order
+        # their articles by how likely the subject is meant plus how well the article answers.
         last = next((t.text for t in reversed(turns) if t.author == Author.customer), q)
-        sq = f"{subject.name}: {last}"
-        found = retriever.search(sq, k=self.subject_candidates, filters=filters)
-        about = _dedupe_by_article([p for p in found if subject_of(p.title) == subject.name], len(found))
-        rest = [p for p in found if subject_of(p.title) != subject.name]
-        if len(about) > 1:  # order the subject's articles by how well they answer the question
-            vecs = retriever.embedder.embed([last, *(f"{p.title.partition(': ')[2]} {p.text[:300]}" for p in about)])
-            sims = vecs[1:] @ vecs[0]
-            prior = [1.0 / (i + 5) for i in range(len(about))]
-            order = sorted(range(len(about)), key=lambda i: -(float(sims[i]) + prior[i]))
-            about = [about[i] for i in order]
-        return sq, _dedupe_by_article(about + rest, self.articles)
+        queries = [f"{subject.name}: {last}" for subject, _ in ranked]
+        found = retriever.search_many(queries, k=self.subject_candidates, filters=filters)
+        weight = {subject.name: score for subject, score in ranked}
+        about = _dedupe_by_article([p for p in found if subject_of(p.title) in weight], len(found))
+        rest = [p for p in found if subject_of(p.title) not in weight]
+        if about:
+            sims = self._article_vectors(retriever.embedder, about) @ retriever.embedder.embed([last])[0]
+            scores = [weight[subject_of(p.title) or ""] + float(sim) for p, sim in zip(about, sims, strict=True)]
+            about = [about[i] for i in sorted(range(len(about)), key=lambda i: -scores[i])]
+        return queries[0], _dedupe_by_article(about + rest, self.articles)
+
+    def _article_vectors(self, embedder: Embedder, passages: list[Passage]) -> np.ndarray:
+        """Embeddings of "question + answer start" per article chunk, cached across messages."""
+        missing = [p for p in passages if p.chunk_id not in self._vectors]
+        if missing:
+            texts = [f"{p.title.partition(': ')[2]} {p.text[:300]}" for p in missing]
+            with self._vectors_lock:
+                for p, v in zip(missing, embedder.embed(texts), strict=True):
+                    self._vectors[p.chunk_id] = v
+                while len(self._vectors) > self.vector_cache:
+                    self._vectors.popitem(last=False)
+        return np.stack([self._vectors[p.chunk_id] for p in passages])
 
     def suggest(
         self,

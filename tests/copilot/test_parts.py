@@ -161,3 +161,36 @@ def test_subject_linking_follows_the_venue_named_last() -> None:
     subject = linker.link("t", turns)
     assert subject is not None and subject.name == "Grant Hotel"
     assert linker.link("t", _turns(("customer", "how do refunds work?"))) is None
+
+
+def test_subject_linking_forgives_speech_transcripts_and_prefers_the_longer_name() -> None:
+    from copilot.subjects import SubjectLinker
+
+    titles = [
+        "Palace Of Fine Arts: Is it wheelchair accessible?",
+        "The Presidio: Are dogs allowed?",
+        "Presidio Kebab: Do you deliver?",
+        "Ferry Building Marketplace: When does it open?",
+        "Souvla - NoPa: Is there outdoor seating?",
+        "RESTAURANT TWO TWO: Do you take reservations?",
+    ]
+    linker = SubjectLinker(lambda tenant: titles)
+    # "fine art" for "Fine Arts"; "market place" split in two; the branch suffix is optional.
+    assert linker.link("t", _turns(("agent", "the one rated most highly is the palace of fine art"))).name == (
+        "Palace Of Fine Arts"
+    )
+    assert linker.link("t", _turns(("agent", "it's called ferry building market place"))).name == (
+        "Ferry Building Marketplace"
+    )
+    assert linker.link("t", _turns(("agent", "one of them is called souvla"))).name == "Souvla - NoPa"
+    # One turn names the park and the restaurant in it: the longer name wins.
+    ranked = linker.rank("t", _turns(("agent", "presidio kebab is right by the presidio")))
+    assert [s.name for s, _ in ranked] == ["Presidio Kebab"]
+    # A number alone never names a subject ("two people" is not RESTAURANT TWO TWO).
+    assert linker.link("t", _turns(("customer", "a table for two two people"))) is None
+    # The subject named last ranks first; an earlier one stays in the running, lower.
+    ranked = linker.rank(
+        "t", _turns(("agent", "try presidio kebab"), ("customer", "ok"), ("agent", "or the palace of fine arts"))
+    )
+    assert [s.name for s, _ in ranked] == ["Palace Of Fine Arts", "Presidio Kebab"]
+    assert ranked[0][1] > ranked[1][1]
