@@ -102,7 +102,7 @@ def running_servers(specs: list[tuple[dict[str, str], Path]]) -> Iterator[list[s
             procs.append((proc, f"http://127.0.0.1:{port}", log_path))
         deadline = time.monotonic() + START_TIMEOUT_S
         for proc, base_url, log_path in procs:
-            _wait_healthy(proc, base_url, log_path, deadline)
+            wait_healthy(proc, base_url, log_path, deadline)
         yield [base_url for _, base_url, _ in procs]
     finally:
         for proc, _, _ in procs:
@@ -115,15 +115,19 @@ def running_servers(specs: list[tuple[dict[str, str], Path]]) -> Iterator[list[s
                 proc.wait(timeout=5)
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, log_path: Path, deadline: float) -> None:
+def wait_healthy(
+    proc: subprocess.Popen[bytes], base_url: str, log_path: Path, deadline: float, path: str = "/healthz"
+) -> None:
+    """Return once ``base_url + path`` answers 200; fail with the server's log if it exits or
+    the deadline passes."""
     while True:
         if proc.poll() is not None:
             pytest.fail(f"the server exited with {proc.returncode} before answering:\n{tail(log_path)}")
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=2.0).status_code == 200:
+            if httpx.get(f"{base_url}{path}", timeout=2.0).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"the server did not answer /healthz within {START_TIMEOUT_S:.0f}s:\n{tail(log_path)}")
+            pytest.fail(f"the server did not answer {path} in time:\n{tail(log_path)}")
         time.sleep(0.25)
