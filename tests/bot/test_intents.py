@@ -44,3 +44,12 @@ def test_low_confidence_is_out_of_scope() -> None:
     )
     prediction = clf.predict("what is the capital of mongolia")
     assert prediction.intent is None and prediction.best in {"order_status", "refund"}
+
+
+def test_an_intent_name_alone_is_understood() -> None:
+    # Neither intent's examples say "refund" or "status"; the intent names do.
+    texts = ["where is my parcel", "has it shipped yet", "I want my money back", "return the cash to my card"]
+    labels = ["order_status", "order_status", "refund", "refund"]
+    clf = IntentClassifier(HashingEmbedder(), IntentConfig(oos_threshold=0.0)).fit(texts, labels)
+    assert clf.predict("refund").intent == "refund"
+    assert clf.predict("order status").intent == "order_status"
