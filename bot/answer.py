@@ -98,7 +98,8 @@ class GroundedAnswerer:
                 extractive = self.extractive(question, top)
                 # A weak model may quote a grounded but off-topic sentence: keep the draft only
                 # when it is about the question at least as much as the best source sentences.
-                if extractive.mode == "abstain" or self._similarity(question, draft) >= extractive.grounding - 0.05:
+                on_topic = self._similarity(question, draft) >= extractive.grounding - 0.05
+                if extractive.mode == "abstain" or (on_topic and not _misses_the_figure(question, draft, extractive)):
                     return generated
                 extractive.prompt_tokens, extractive.completion_tokens = ptoks, ctoks
                 return extractive
@@ -192,6 +193,23 @@ class GroundedAnswerer:
         text = " ".join(f"{candidates[i][1].rstrip()} [{candidates[i][0]}]" for i in picked)
         numbers = {candidates[i][0] for i in picked}
         return Answer(text, _citations(top, numbers), float(sims[picked].min()), "extractive", top)
+
+
+_ASKS_FOR_A_FIGURE = re.compile(
+    r"\b(how (much|many|long|soon|often|late|early)|what time|which day|when|price|cost|fee|charge)", re.IGNORECASE
+)
+_DIGIT = re.compile(r"\d")
+
+
+def _misses_the_figure(question: str, draft: str, extractive: Answer) -> bool:
+    """A question asking for an amount, a duration or a time needs a figure: a draft without
+    one loses to source sentences that have one ("Express shipping is available" does not
+    answer "how much does express shipping cost?")."""
+    return (
+        _ASKS_FOR_A_FIGURE.search(question) is not None
+        and _DIGIT.search(strip_citations(draft)) is None
+        and _DIGIT.search(strip_citations(extractive.text)) is not None
+    )
 
 
 PRIMER = "According to source ["

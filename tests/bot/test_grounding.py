@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from bot.answer import AnswerConfig, GroundedAnswerer
 from bot.grounding import GroundingChecker
-from core.models.fake import HashingEmbedder
+from core.models.fake import HashingEmbedder, ScriptedChatModel
 from core.types import Passage
+from prompts.loader import PromptLoader
 
 SHIPPING = Passage(
     chunk_id="c1",
@@ -37,3 +39,29 @@ def test_numbers_only_count_in_the_cited_passage() -> None:
     checker = GroundingChecker(HashingEmbedder())
     result = checker.check("Express shipping is free within 30 days. [1]", [SHIPPING, other])
     assert result.score == 0.0
+
+
+def _answerer(draft: str) -> GroundedAnswerer:
+    # The hashing embedder scores lower than MiniLM: let source sentences qualify sooner.
+    config = AnswerConfig(extractive_min_similarity=0.1)
+    return GroundedAnswerer(ScriptedChatModel(lambda prompt: draft), HashingEmbedder(), PromptLoader(), config)
+
+
+def test_a_draft_that_answers_with_the_figure_is_kept() -> None:
+    answer = _answerer("Express shipping costs 9.90 EUR on every order. [1]").answer(
+        "How much does express shipping cost?", [SHIPPING]
+    )
+    assert answer.mode == "generated" and "9.90" in answer.text
+
+
+def test_a_question_for_a_figure_is_not_answered_without_one() -> None:
+    # Grounded and on topic, but it does not say what it costs: the source sentence does.
+    answer = _answerer("Express shipping is available on every order. [1]").answer(
+        "How much does express shipping cost?", [SHIPPING]
+    )
+    assert answer.mode == "extractive" and "9.90" in answer.text
+    # A question that asks for no figure keeps such a draft.
+    kept = _answerer("Express shipping is available on every order. [1]").answer(
+        "Is express shipping available on every order?", [SHIPPING]
+    )
+    assert kept.mode == "generated"
