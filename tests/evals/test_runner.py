@@ -104,6 +104,7 @@ def test_report_records_the_pipeline_and_round_trips(tmp_path: Path) -> None:
     report = run_suite(_suite(Case(id="a", turns=["return?"])), _target(), CFG)
     assert report.pipeline["kb_version"] == "kb-fake"
     assert "answer" in report.pipeline["prompts"]  # type: ignore[operator]
+    assert str(report.pipeline["answer_metrics"]).startswith("ragas 0.4")
     again = RunReport.load(report.save(tmp_path / "r.json"))
     assert again.metrics == report.metrics and again.cases[0].turns[0].reply == report.cases[0].turns[0].reply
 
