@@ -33,7 +33,7 @@ class AnswerConfig:
     passage_chars: int = 600
     max_tokens: int = 96
     grounding_threshold: float = 0.55
-    extractive_min_similarity: float = 0.35
+    extractive_min_similarity: float = 0.42
     min_relevance: float = 0.0  # question-to-answer similarity a generated draft needs (0: off)
     extractive_sentences: int = 2
     timeout_s: float = 30.0
@@ -98,8 +98,10 @@ class GroundedAnswerer:
                 extractive = self.extractive(question, top)
                 # A weak model may quote a grounded but off-topic sentence: keep the draft only
                 # when it is about the question at least as much as the best source sentences.
-                on_topic = self._similarity(question, draft) >= extractive.grounding - 0.05
-                if extractive.mode == "abstain" or (on_topic and not _misses_the_figure(question, draft, extractive)):
+                similarity = self._similarity(question, draft)
+                if extractive.mode == "abstain" or (
+                    similarity >= extractive.grounding - 0.05 and not _misses_the_figure(question, draft, extractive)
+                ):
                     return generated
                 extractive.prompt_tokens, extractive.completion_tokens = ptoks, ctoks
                 return extractive

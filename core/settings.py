@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     passage_chars: int = 600
     max_answer_tokens: int = 96
     grounding_threshold: float = 0.55
+    # Below this question-to-sentence similarity (MiniLM) no source sentence answers: abstain.
+    extractive_min_similarity: float = 0.42
     model_timeout_s: float = 30.0
 
     # Content and limits

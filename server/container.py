@@ -120,6 +120,7 @@ class Services:
                 passage_chars=s.passage_chars,
                 max_tokens=s.max_answer_tokens,
                 grounding_threshold=s.grounding_threshold,
+                extractive_min_similarity=s.extractive_min_similarity,
                 timeout_s=s.model_timeout_s,
             ),
         )

@@ -45,6 +45,8 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
         "chat_backend": "fake",
         "embedder_backend": "fake",
         "demo_dir": DEMO_DIR,
+        # Similarity thresholds are calibrated per embedder: the hashing embedder scores lower.
+        "extractive_min_similarity": 0.35,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
