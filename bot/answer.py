@@ -98,9 +98,9 @@ class GroundedAnswerer:
                 extractive = self.extractive(question, top)
                 # A weak model may quote a grounded but off-topic sentence: keep the draft only
                 # when it is about the question at least as much as the best source sentences.
-                similarity = self._similarity(question, draft)
                 if extractive.mode == "abstain" or (
-                    similarity >= extractive.grounding - 0.05 and not _misses_the_figure(question, draft, extractive)
+                    self._similarity(question, draft) >= extractive.grounding - 0.05
+                    and not _misses_the_figure(question, draft, extractive)
                 ):
                     return generated
                 extractive.prompt_tokens, extractive.completion_tokens = ptoks, ctoks

@@ -20,6 +20,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
@@ -62,7 +63,7 @@ class Subject:
     core: tuple[str, ...]  # the name without its qualifier (" - SoMa", ", a Joie de Vivre Hotel")
     tokens: tuple[str, ...]  # the whole name
 
-    @property
+    @cached_property  # checked for every candidate name in every turn
     def informative(self) -> frozenset[str]:
         return frozenset(w for w in self.tokens if w not in _GENERIC and w not in _NUMBER_WORDS)
 

@@ -169,45 +169,50 @@ class Copilot:
         self, tenant_id: str, turns: list[Turn], advisor: NextActionAdvisor | None = None
     ) -> tuple[str, list[Passage]]:
         """The suggested articles for a conversation: one embedding call for the query and the
-        new turns the advisor needs; a named subject keeps its own articles first."""
+        new turns the advisor needs; named subjects' articles first."""
         q = conversation_query(turns)
         if not q:
             return q, []
         retriever = self.context.retriever
+        ranked = self.subjects.rank(tenant_id, turns, self.subject_pool) if self.subjects is not None else []
+        # With named subjects the articles are ranked against the customer's last message,
+        # otherwise searched with the conversation query: embed only the one that is used.
+        last = next((t.text for t in reversed(turns) if t.author == Author.customer), q)
         missing = advisor.missing(advisor.texts(turns)) if advisor is not None else []
-        vecs = retriever.embedder.embed([q, *missing])
+        vecs = retriever.embedder.embed([last if ranked else q, *missing])
         if advisor is not None and missing:
             advisor.remember(missing, vecs[1:])
         filters = Filters(tenant_id, ALL)
-        ranked = self.subjects.rank(tenant_id, turns, self.subject_pool) if self.subjects is not None else []
         if not ranked:
             found = retriever.search(q, k=self.articles * 3, filters=filters, query_vector=vecs[0])
             return q, _dedupe_by_article(found, self.articles)
         # The conversation named subjects: search for the question about each, then order
         # their articles by how likely the subject is meant plus how well the article answers.
-        last = next((t.text for t in reversed(turns) if t.author == Author.customer), q)
         queries = [f"{subject.name}: {last}" for subject, _ in ranked]
         found = retriever.search_many(queries, k=self.subject_candidates, filters=filters)
         weight = {subject.name: score for subject, score in ranked}
         about = _dedupe_by_article([p for p in found if subject_of(p.title) in weight], len(found))
         rest = [p for p in found if subject_of(p.title) not in weight]
         if about:
-            sims = self._article_vectors(retriever.embedder, about) @ retriever.embedder.embed([last])[0]
+            sims = self._article_vectors(retriever.embedder, about) @ vecs[0]
             scores = [weight[subject_of(p.title) or ""] + float(sim) for p, sim in zip(about, sims, strict=True)]
             about = [about[i] for i in sorted(range(len(about)), key=lambda i: -scores[i])]
         return queries[0], _dedupe_by_article(about + rest, self.articles)
 
     def _article_vectors(self, embedder: Embedder, passages: list[Passage]) -> np.ndarray:
         """Embeddings of "question + answer start" per article chunk, cached across messages."""
-        missing = [p for p in passages if p.chunk_id not in self._vectors]
+        with self._vectors_lock:
+            known = {p.chunk_id: v for p in passages if (v := self._vectors.get(p.chunk_id)) is not None}
+        missing = [p for p in passages if p.chunk_id not in known]
         if missing:
             texts = [f"{p.title.partition(': ')[2]} {p.text[:300]}" for p in missing]
+            fresh = dict(zip((p.chunk_id for p in missing), embedder.embed(texts), strict=True))
+            known.update(fresh)
             with self._vectors_lock:
-                for p, v in zip(missing, embedder.embed(texts), strict=True):
-                    self._vectors[p.chunk_id] = v
+                self._vectors.update(fresh)
                 while len(self._vectors) > self.vector_cache:
                     self._vectors.popitem(last=False)
-        return np.stack([self._vectors[p.chunk_id] for p in passages])
+        return np.stack([known[p.chunk_id] for p in passages])
 
     def suggest(
         self,

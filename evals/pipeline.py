@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as package_version
 from typing import TYPE_CHECKING
 
+from evals.metrics.ragas_env import ragas_version
 from prompts.loader import PromptLoader
 
 if TYPE_CHECKING:
@@ -29,19 +28,11 @@ def prompt_digests(loader: PromptLoader | None = None) -> dict[str, str]:
     return {name: loader.digest(name) for name in loader.names()}
 
 
-def metrics_engine() -> str:
-    """Which ragas scored the non-LLM answer metrics (read from the install, ragas not imported)."""
-    try:
-        return f"ragas {package_version('ragas')}"
-    except PackageNotFoundError:
-        return "ragas not installed (pip install -e '.[evals]')"
-
-
 def describe_pipeline(target: Target, kb: str, judge: Judge | None) -> dict[str, object]:
     return {
         "target": target.describe(),
         "kb_version": kb,
         "prompts": prompt_digests(),
-        "answer_metrics": metrics_engine(),
+        "answer_metrics": f"ragas {ragas_version()}",
         "judge": judge.describe() if judge is not None else None,
     }
