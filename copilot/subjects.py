@@ -33,8 +33,14 @@ _GENERIC = frozenset(
     "hotel restaurant inn cafe bar house guest guesthouse museum park square street kitchen grill "
     "club lodge gallery theatre theater cinema pool church college".split()
 )
-_NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten".split())
-_DIGITS = dict(zip("0123456789", "zero one two three four five six seven eight nine".split(), strict=True))
+_UNITS = "zero one two three four five six seven eight nine".split()
+_NUMBER_WORDS = frozenset(_UNITS)
+_DIGITS = dict(zip("0123456789", _UNITS, strict=True))
+# Spoken numbers read digit by digit, the way a name's digits are: "nineteen oh six" and
+# "Nineteen 06" are both "one nine zero six", "pier thirty nine" and "Pier 39" "three nine".
+_TEEN_WORDS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TEENS = {w: ("one", u) for w, u in zip(_TEEN_WORDS, _UNITS, strict=True)}
+_TENS = {w: _UNITS[i] for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
 _QUALIFIER = re.compile(r" - |, ")
 MATCH = 0.7  # share of a name's weight that must be said
 FUZZY = 84  # rapidfuzz ratio for a near spelling of a long word
@@ -50,11 +56,45 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+def _digit_words(tokens: list[str]) -> list[str]:
+    """Numbers as their digits' names: "39" and "thirty nine" -> "three nine"; an "oh"
+    between number words is a zero."""
+    out: list[str] = []
+    for i, w in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if w.isdigit():
+            out += [_DIGITS[d] for d in w]
+        elif w in _TEENS:
+            out += _TEENS[w]
+        elif w in _TENS:
+            out += [_TENS[w]] if nxt in _UNITS[1:] else [_TENS[w], "zero"]
+        elif w == "oh" and out and out[-1] in _NUMBER_WORDS and (nxt in _NUMBER_WORDS or nxt.isdigit()):
+            out.append("zero")
+        else:
+            out.append(w)
+    return out
+
+
+def _join_numbers(tokens: list[str]) -> list[str]:
+    """A run of digit names is one token, ``#1906``: a name's number must be said whole."""
+    out: list[str] = []
+    for w in tokens:
+        if w in _NUMBER_WORDS:
+            digit = str(_UNITS.index(w))
+            if out and out[-1].startswith("#"):
+                out[-1] += digit
+            else:
+                out.append("#" + digit)
+        else:
+            out.append(w)
+    return out
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased, stemmed words; digits spelt out the way speech transcripts write them."""
+    """Lower-cased, stemmed words; a number, spoken or written, is one ``#digits`` token."""
     text = text.lower().replace("&", " and ").replace("'s", "s").replace("'", "")
     text = re.sub(r"(\d)([a-z])", r"\1 \2", text)
-    return [_stem(_DIGITS.get(w, w)) for w in _TOKEN.findall(text)]
+    return [_stem(w) for w in _join_numbers(_digit_words(_TOKEN.findall(text)))]
 
 
 @dataclass(frozen=True)
@@ -65,7 +105,7 @@ class Subject:
 
     @cached_property  # checked for every candidate name in every turn
     def informative(self) -> frozenset[str]:
-        return frozenset(w for w in self.tokens if w not in _GENERIC and w not in _NUMBER_WORDS)
+        return frozenset(w for w in self.tokens if w not in _GENERIC and not w.startswith("#"))
 
 
 @dataclass(frozen=True)
@@ -88,7 +128,7 @@ class _Catalog:
             for w in set(s.tokens):
                 self.df[w] += 1
                 self.by_token.setdefault(w, []).append(s)
-        self.vocab = sorted(w for w in self.df if len(w) >= 5)
+        self.vocab = sorted(w for w in self.df if len(w) >= 5 and not w.startswith("#"))
 
     def idf(self, word: str) -> float:
         return math.log((len(self.subjects) + 1) / (self.df.get(word, 0) + 0.5))
@@ -105,7 +145,7 @@ class _Catalog:
         ws = words(text)
         found = {w for w in ws if w in self.df}
         found |= {a + b for a, b in zip(ws, ws[1:], strict=False) if a + b in self.df}
-        for w in {w for w in ws if len(w) >= 5 and w not in self.df}:
+        for w in {w for w in ws if len(w) >= 5 and w not in self.df and not w.startswith("#")}:
             for cand, _score, _i in process.extract(w, self.vocab, scorer=fuzz.ratio, score_cutoff=FUZZY, limit=3):
                 found.add(cand)
         result = frozenset(found)

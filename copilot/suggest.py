@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, Field
 
+from copilot import soundslike
 from copilot.next_action import NextActionAdvisor, NextBestAction
 from copilot.query import conversation_query
 from copilot.replies import SuggestedReply
@@ -112,6 +113,14 @@ def _dedupe_by_article(passages: list[Passage], n: int) -> list[Passage]:
     return out
 
 
+def _without_subject(passage: Passage) -> str:
+    """The article's question and answer without its subject's name, which every candidate
+    article of that subject shares."""
+    subject = subject_of(passage.title) or ""
+    text = f"{passage.title.partition(': ')[2]} {passage.text}"
+    return re.sub(re.escape(subject), " ", text, flags=re.IGNORECASE) if subject else text
+
+
 def highlight(passage: str, query: str) -> tuple[str, int, int]:
     """The passage sentence sharing most content words with the query, with its offsets."""
     words = content_words(query)
@@ -153,6 +162,7 @@ class Copilot:
     subject_pool: int = 3  # named subjects whose articles compete for the top places
     subject_candidates: int = 60
     vector_cache: int = 50_000  # article embeddings kept for re-ranking a subject's articles
+    sounds_like_weight: float = 0.3  # misheard words matched by sound (copilot.soundslike), vs. cosine
     _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, init=False, repr=False)
     _vectors_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -195,18 +205,28 @@ class Copilot:
         rest = [p for p in found if subject_of(p.title) not in weight]
         if about:
             sims = self._article_vectors(retriever.embedder, about) @ vecs[0]
-            scores = [weight[subject_of(p.title) or ""] + float(sim) for p, sim in zip(about, sims, strict=True)]
+            heard = soundslike.scores(last, [_without_subject(p) for p in about])
+            top = max(max(heard), 1.0)
+            scores = [
+                weight[subject_of(p.title) or ""] + float(sim) + self.sounds_like_weight * h / top
+                for p, sim, h in zip(about, sims, heard, strict=True)
+            ]
             about = [about[i] for i in sorted(range(len(about)), key=lambda i: -scores[i])]
         return queries[0], _dedupe_by_article(about + rest, self.articles)
 
     def _article_vectors(self, embedder: Embedder, passages: list[Passage]) -> np.ndarray:
-        """Embeddings of "question + answer start" per article chunk, cached across messages."""
+        """Per article chunk, the mean of the embeddings of "question + answer start" and of
+        the answer start alone (the answer's own words match a question put differently),
+        cached across messages."""
         with self._vectors_lock:
             known = {p.chunk_id: v for p in passages if (v := self._vectors.get(p.chunk_id)) is not None}
         missing = [p for p in passages if p.chunk_id not in known]
         if missing:
             texts = [f"{p.title.partition(': ')[2]} {p.text[:300]}" for p in missing]
-            fresh = dict(zip((p.chunk_id for p in missing), embedder.embed(texts), strict=True))
+            texts += [p.text[:300] for p in missing]
+            vecs = embedder.embed(texts)
+            mean = (vecs[: len(missing)] + vecs[len(missing) :]) / 2
+            fresh = dict(zip((p.chunk_id for p in missing), mean, strict=True))
             known.update(fresh)
             with self._vectors_lock:
                 self._vectors.update(fresh)

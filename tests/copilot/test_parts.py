@@ -194,3 +194,19 @@ def test_subject_linking_forgives_speech_transcripts_and_prefers_the_longer_name
     )
     assert [s.name for s, _ in ranked] == ["Palace Of Fine Arts", "Presidio Kebab"]
     assert ranked[0][1] > ranked[1][1]
+
+
+def test_subject_linking_reads_numbers_spoken_or_written() -> None:
+    from copilot.subjects import SubjectLinker, words
+
+    assert words("Nineteen 06 Mission") == words("nineteen oh six mission") == ["#1906", "mission"]
+    assert words("Pier 39") == words("pier thirty nine") == ["pier", "#39"]
+    assert words("Pizzetta 211") == words("pizzetta two eleven")
+    titles = ["Nineteen 06 Mission: Do you take credit cards?", "Pier 39: Is parking free?", "Pier 7: Are dogs allowed?"]
+    linker = SubjectLinker(lambda tenant: titles)
+    found = linker.link("t", _turns(("agent", "i found a place called nineteen zero six mission")))
+    assert found is not None and found.name == "Nineteen 06 Mission"
+    found = linker.link("t", _turns(("agent", "pier thirty nine is the busiest")))
+    assert found is not None and found.name == "Pier 39"
+    # A number must be said whole: the digits of a zip code name no pier.
+    assert linker.link("t", _turns(("agent", "the pier area zip code is nine four one three three"))) is None
