@@ -24,10 +24,10 @@ from copilot.replies import SuggestedReply
 from copilot.sentiment import SentimentTrend, trend
 from copilot.subjects import SubjectLinker, subject_of
 from copilot.text import content_words, split_sentences
-from core.models.embed import Embedder
 from core.types import Author, CustomerFacts, OrderFact, Passage, TicketFact, Turn
 from knowledge.context import ALL, ContextBuilder
 from knowledge.index.base import Filters
+from knowledge.retrievers.hybrid import HybridRetriever
 
 CLOSED_ORDER_STATES = frozenset({"delivered", "returned", "cancelled", "refunded"})
 _ORDER_REF = re.compile(r"\bORD-\d{3,}\b", re.IGNORECASE)
@@ -114,10 +114,10 @@ def _dedupe_by_article(passages: list[Passage], n: int) -> list[Passage]:
 
 
 def _without_subject(passage: Passage) -> str:
-    """The article's question and answer without its subject's name, which every candidate
-    article of that subject shares."""
+    """The article's question and answer start (as embedded) without its subject's name,
+    which every candidate article of that subject shares."""
     subject = subject_of(passage.title) or ""
-    text = f"{passage.title.partition(': ')[2]} {passage.text}"
+    text = f"{passage.title.partition(': ')[2]} {passage.text[:300]}"
     return re.sub(re.escape(subject), " ", text, flags=re.IGNORECASE) if subject else text
 
 
@@ -204,7 +204,7 @@ class Copilot:
         about = _dedupe_by_article([p for p in found if subject_of(p.title) in weight], len(found))
         rest = [p for p in found if subject_of(p.title) not in weight]
         if about:
-            sims = self._article_vectors(retriever.embedder, about) @ vecs[0]
+            sims = self._article_vectors(retriever, tenant_id, about) @ vecs[0]
             heard = soundslike.scores(last, [_without_subject(p) for p in about])
             top = max(max(heard), 1.0)
             scores = [
@@ -214,19 +214,20 @@ class Copilot:
             about = [about[i] for i in sorted(range(len(about)), key=lambda i: -scores[i])]
         return queries[0], _dedupe_by_article(about + rest, self.articles)
 
-    def _article_vectors(self, embedder: Embedder, passages: list[Passage]) -> np.ndarray:
-        """Per article chunk, the mean of the embeddings of "question + answer start" and of
-        the answer start alone (the answer's own words match a question put differently),
-        cached across messages."""
+    def _article_vectors(self, retriever: HybridRetriever, tenant_id: str, passages: list[Passage]) -> np.ndarray:
+        """Per article chunk, the mean of its indexed embedding (title and text) and of the
+        embedding of its text's start alone (the answer's own words match a question put
+        differently), cached across messages."""
         with self._vectors_lock:
             known = {p.chunk_id: v for p in passages if (v := self._vectors.get(p.chunk_id)) is not None}
         missing = [p for p in passages if p.chunk_id not in known]
         if missing:
-            texts = [f"{p.title.partition(': ')[2]} {p.text[:300]}" for p in missing]
-            texts += [p.text[:300] for p in missing]
-            vecs = embedder.embed(texts)
-            mean = (vecs[: len(missing)] + vecs[len(missing) :]) / 2
-            fresh = dict(zip((p.chunk_id for p in missing), mean, strict=True))
+            stored = retriever.index.vectors(tenant_id, [p.chunk_id for p in missing])
+            unstored = [p for p in missing if p.chunk_id not in stored]  # removed since it was found
+            texts = [p.text[:300] for p in missing] + [f"{p.title}\n{p.text}" for p in unstored]
+            vecs = retriever.embedder.embed(texts)
+            stored.update(zip((p.chunk_id for p in unstored), vecs[len(missing) :], strict=True))
+            fresh = {p.chunk_id: (stored[p.chunk_id] + vecs[i]) / 2 for i, p in enumerate(missing)}
             known.update(fresh)
             with self._vectors_lock:
                 self._vectors.update(fresh)

@@ -224,6 +224,21 @@ class ChromaIndex:
                     )
         return out
 
+    def vectors(self, tenant_id: str, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        ids = list(dict.fromkeys(chunk_ids))
+        out: dict[str, np.ndarray] = {}
+        if not ids:
+            return out
+        with self._rw.read():
+            for col in self._all(tenant_id):
+                res = col.get(ids=ids, include=["embeddings"])
+                vecs = res.get("embeddings")
+                if vecs is None:
+                    continue
+                for i, v in zip(res["ids"], vecs, strict=True):
+                    out[str(i)] = np.asarray(v, dtype=np.float32)
+        return out
+
     def count(self, tenant_id: str) -> int:
         return sum(int(col.count()) for col in self._all(tenant_id))
 

@@ -202,7 +202,7 @@ def test_subject_linking_reads_numbers_spoken_or_written() -> None:
     assert words("Nineteen 06 Mission") == words("nineteen oh six mission") == ["#1906", "mission"]
     assert words("Pier 39") == words("pier thirty nine") == ["pier", "#39"]
     assert words("Pizzetta 211") == words("pizzetta two eleven")
-    titles = ["Nineteen 06 Mission: Do you take credit cards?", "Pier 39: Is parking free?", "Pier 7: Are dogs allowed?"]
+    titles = ["Nineteen 06 Mission: Do you take cards?", "Pier 39: Is parking free?", "Pier 7: Are dogs allowed?"]
     linker = SubjectLinker(lambda tenant: titles)
     found = linker.link("t", _turns(("agent", "i found a place called nineteen zero six mission")))
     assert found is not None and found.name == "Nineteen 06 Mission"
@@ -210,3 +210,41 @@ def test_subject_linking_reads_numbers_spoken_or_written() -> None:
     assert found is not None and found.name == "Pier 39"
     # A number must be said whole: the digits of a zip code name no pier.
     assert linker.link("t", _turns(("agent", "the pier area zip code is nine four one three three"))) is None
+
+
+def test_suggestions_follow_the_named_venue_and_hear_misheard_words(services: object) -> None:
+    """The copilot over a real index (hashing embedder): the venue the agent named last, and
+    its article that sounds like what the customer said ("delver" -> delivery)."""
+    from core.types import Visibility
+    from knowledge.documents import Document
+    from server.container import Services
+
+    assert isinstance(services, Services)
+    faqs = {
+        "delivery": ("Do you offer delivery service?", "{v} does not offer delivery service."),
+        "takeout": ("Do you have takeout?", "{v} offers takeout."),
+        "dogs": ("Are dogs allowed at {v}?", "Dogs are not allowed at {v}."),
+        "groups": ("Are you good for groups?", "{v} is good for groups."),
+    }
+    docs = [
+        Document(id=f"{key}-{slug}", title=f"{venue}: {q.format(v=venue)}", body=a.format(v=venue),
+                 visibility=Visibility.internal)
+        for slug, venue in (("crab", "Franciscan Crab Restaurant"), ("gem", "Little Gem"))
+        for key, (q, a) in faqs.items()
+    ]
+    services.store.ensure_tenant("venues", "Venues", {})
+    assert not services.kb.load_documents("venues", docs).errors
+    turns = _turns(
+        ("agent", "there is little gem"),
+        ("customer", "how about american food instead"),
+        ("agent", "i found a place called franciscan crab restaurant"),
+        ("customer", "ok do they delver food"),
+    )
+    _, top = services.copilot.articles_for("venues", turns)
+    assert top and top[0].article_id == "delivery-crab"
+    assert {p.article_id for p in top} <= {d.id for d in docs}
+    # The re-ranking reads the indexed vectors, not new embeddings of the same text.
+    stored = services.index.vectors("venues", [p.chunk_id for p in top])
+    assert set(stored) == {p.chunk_id for p in top}
+    assert all(v.shape == (services.retriever.embedder.dim,) for v in stored.values())
+    assert services.index.vectors("venues", ["no-such-chunk"]) == {}
