@@ -67,7 +67,15 @@ def main(argv: list[str]) -> int:
 
     questions = demo_questions(args.n)
     with tempfile.TemporaryDirectory(prefix="sb-bench-") as tmp:
-        settings = Settings(environment="test", data_dir=args.data_dir or Path(tmp), demo_dir=DEMO_DIR)  # type: ignore[call-arg]
+        # One customer sends every question within a minute: the per-session rate limit is
+        # for real customers, not for this measurement.
+        settings = Settings(  # type: ignore[call-arg]
+            environment="test",
+            data_dir=args.data_dir or Path(tmp),
+            demo_dir=DEMO_DIR,
+            messages_per_minute_per_session=100_000,
+            messages_per_minute_per_tenant=100_000,
+        )
         services = Services(settings)
         try:
             if args.data_dir is None:
