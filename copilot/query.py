@@ -13,7 +13,8 @@ import re
 from core.types import Author, Turn
 
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'-]*")
-_STOP = frozenset(
+# Words that carry no subject matter in a customer message (speech fillers included).
+STOP_WORDS = frozenset(
     "a an and are be can could do does for from have how i if in is it me my of on or please so that the this "
     "to was what when where which why will with you your hi hello thanks thank ok okay yes no sure great perfect "
     "um umm ummm uh hmm just also there their they them it's i'm i'd i'll we we're let see would like want need "
@@ -34,6 +35,6 @@ def conversation_query(turns: list[Turn], *, history: int = 3, max_borrowed: int
             continue
         for w in _WORD.findall(t.text):
             lw = w.lower()
-            if lw not in _STOP and lw not in said and lw not in borrowed and not lw.isdigit():
+            if lw not in STOP_WORDS and lw not in said and lw not in borrowed and not lw.isdigit():
                 borrowed.append(lw)
     return f"{last} {' '.join(borrowed[:max_borrowed])}".strip()

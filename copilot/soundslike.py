@@ -23,14 +23,13 @@ from functools import lru_cache
 import jellyfish
 from rapidfuzz import fuzz
 
+from copilot.query import STOP_WORDS
+
 _WORD = re.compile(r"[a-z]+")
-# Words that carry no subject matter in a question to an agent (fillers of speech included).
-_STOP = frozenset(
-    """a an and are be can could do does for from have has how i if in is it me my of on or please so that the
-    this to was what when where which why will with you your hi hello thanks thank ok okay yes no sure great perfect
-    um umm ummm uh hmm just also there their they them its im id ill we were let see would like want need know get
-    got one all right well good fine place called sounds definitely oh awesome any about at by here some much many
-    tell check whether wondering able offer offers guys""".split()
+# The copilot's query stop words, as ``_words`` spells them (no apostrophes), plus the
+# verbs and fillers of a question put to an agent.
+_STOP = frozenset(w.replace("'", "") for w in STOP_WORDS) | frozenset(
+    "has oh awesome any about at by here some much many tell check whether wondering able offer offers guys".split()
 )
 MATCH = 0.75  # a message word matches an article word this alike (0..1)
 SOUND_DISCOUNT = 0.9  # a match by sound alone counts a little less than one by spelling

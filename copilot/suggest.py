@@ -26,6 +26,7 @@ from copilot.subjects import SubjectLinker, subject_of
 from copilot.text import content_words, split_sentences
 from core.types import Author, CustomerFacts, OrderFact, Passage, TicketFact, Turn
 from knowledge.context import ALL, ContextBuilder
+from knowledge.documents import embedding_text
 from knowledge.index.base import Filters
 from knowledge.retrievers.hybrid import HybridRetriever
 
@@ -224,7 +225,7 @@ class Copilot:
         if missing:
             stored = retriever.index.vectors(tenant_id, [p.chunk_id for p in missing])
             unstored = [p for p in missing if p.chunk_id not in stored]  # removed since it was found
-            texts = [p.text[:300] for p in missing] + [f"{p.title}\n{p.text}" for p in unstored]
+            texts = [p.text[:300] for p in missing] + [embedding_text(p.title, p.section, p.text) for p in unstored]
             vecs = retriever.embedder.embed(texts)
             stored.update(zip((p.chunk_id for p in unstored), vecs[len(missing) :], strict=True))
             fresh = {p.chunk_id: (stored[p.chunk_id] + vecs[i]) / 2 for i, p in enumerate(missing)}

@@ -31,6 +31,12 @@ class Document:
         return h.hexdigest()
 
 
+def embedding_text(title: str, section: str, text: str) -> str:
+    """What the index embeds for a chunk: its title (and section), then its text."""
+    head = f"{title} — {section}" if section and section != title else title
+    return f"{head}\n{text}"
+
+
 @dataclass(frozen=True)
 class Chunk:
     """A piece of one article version, as indexed."""
@@ -53,8 +59,7 @@ class Chunk:
         return f"{self.article_id}::v{self.version}::{self.ordinal}"
 
     def embedding_text(self) -> str:
-        head = f"{self.title} — {self.section}" if self.section and self.section != self.title else self.title
-        return f"{head}\n{self.text}"
+        return embedding_text(self.title, self.section, self.text)
 
     def metadata(self) -> dict[str, str | int]:
         return {
