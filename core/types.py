@@ -78,7 +78,7 @@ class OrderFact(BaseModel):
     status: str
     placed_at: str
     total: float
-    currency: str = "EUR"
+    currency: str = ""
     items: list[str] = Field(default_factory=list)
     carrier: str | None = None
     tracking: str | None = None

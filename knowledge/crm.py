@@ -116,7 +116,7 @@ class CrmImporter:
                     "tracking": r.get("tracking"),
                     "items": r.get("items") or [],
                     "total": float(r.get("total", 0) or 0),
-                    "currency": str(r.get("currency", "EUR")),
+                    "currency": str(r.get("currency", "")),
                     "delivery_address": r.get("delivery_address") or {},
                 },
             )

@@ -54,6 +54,9 @@ class Customer(TenantScoped, Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     tier: Mapped[str] = mapped_column(String(32), default="standard")
     address: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Every field of the CRM export beyond the common ones (tariff, meters, balance, plan, …),
+    # nested and typed as imported; free-text leaves are redacted at import.
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -71,7 +74,7 @@ class Order(TenantScoped, Base):
     tracking: Mapped[str | None] = mapped_column(String(80), nullable=True)
     items: Mapped[list[Any]] = mapped_column(default=list)
     total: Mapped[float] = mapped_column(default=0.0)
-    currency: Mapped[str] = mapped_column(String(8), default="EUR")
+    currency: Mapped[str] = mapped_column(String(8), default="")
     delivery_address: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -75,7 +75,25 @@ class Store:
         return self.engine.dialect.name
 
     def create_all(self) -> None:
+        """Create missing tables, and add columns that a newer schema has and an existing
+        database lacks (additive upgrades only: new columns get their SQL default or NULL)."""
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        from sqlalchemy import inspect, text
+
+        inspector = inspect(self.engine)
+        with self.engine.begin() as conn:
+            for table in Base.metadata.sorted_tables:
+                if not inspector.has_table(table.name):
+                    continue
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in present or column.primary_key:
+                        continue
+                    ddl = column.type.compile(dialect=self.engine.dialect)
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl}'))
 
     def drop_all(self) -> None:
         Base.metadata.drop_all(self.engine)
