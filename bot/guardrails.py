@@ -17,10 +17,14 @@ from dataclasses import dataclass, field
 from knowledge.scan import Signal, score, signals
 
 THRESHOLD = 1.0
-REFUSAL_TEXT = (
-    "I can only help with questions about your orders, deliveries, returns and our services. "
-    "Could you tell me what you need help with?"
-)
+REFUSAL_TEXT = "I can only help with questions about {scope}. Could you tell me what you need help with?"
+DEFAULT_SCOPE = "our products and services and your account"
+
+
+def refusal_text(scope: str = "") -> str:
+    """The refusal for a flagged message, in the tenant's own words (``scope`` from its
+    configuration, e.g. "bills, meters and payments")."""
+    return REFUSAL_TEXT.format(scope=scope.strip().rstrip(".") or DEFAULT_SCOPE)
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class ScreenResult:
     @property
     def reply(self) -> str | None:
         """The safe reply to send instead of answering, or None to carry on."""
-        return REFUSAL_TEXT if self.flagged else None
+        return refusal_text() if self.flagged else None
 
     def audit_detail(self) -> dict[str, object]:
         """What goes into the audit log (never the message text itself)."""
@@ -54,4 +58,4 @@ def screen_input(text: str, threshold: float = THRESHOLD) -> ScreenResult:
     )
 
 
-__all__ = ["REFUSAL_TEXT", "THRESHOLD", "ScreenResult", "screen_input"]
+__all__ = ["REFUSAL_TEXT", "THRESHOLD", "ScreenResult", "refusal_text", "screen_input"]

@@ -10,7 +10,8 @@ import logging
 from dataclasses import dataclass
 
 from bot.errors import HandoffRequired
-from bot.guardrails import screen_input
+from bot.guardrails import refusal_text, screen_input
+from bot.tenant import load_policy
 from bot.output_filter import StreamGuard, allowed_hosts_for, filter_output
 from bot.policy import BotMemory, BotReply
 from copilot.live import LiveJob
@@ -163,7 +164,8 @@ class ConversationService:
             return TurnResult(conversation=conv_out, message=stored, replies=[])
         screen = screen_input(text)
         if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
-            return self._refuse(principal, conv_id, screen.reply or "", screen.audit_detail(), stored)
+            scope = load_policy(self.services.store, tenant).scope
+            return self._refuse(principal, conv_id, refusal_text(scope), screen.audit_detail(), stored)
         return self._bot_turn(principal, conv_id, turns, customer_id, memory, stored)
 
     def _refuse(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.guardrails import REFUSAL_TEXT, screen_input
+from bot.guardrails import refusal_text, screen_input
 from bot.output_filter import SAFE_TEXT, StreamGuard, allowed_hosts_for, canary_for, filter_output
 from knowledge.documents import Document
 from knowledge.scan import QUARANTINE_TEXT, guard_document, scan_text
@@ -27,7 +27,7 @@ HOSTS = allowed_hosts_for({}, ["https://help.larkspur.example/articles/returns-p
 def test_direct_attacks_are_flagged_with_a_safe_reply(attack: str) -> None:
     result = screen_input(attack)
     assert result.flagged, result
-    assert result.reply == REFUSAL_TEXT
+    assert result.reply == refusal_text()
     assert "text" not in result.audit_detail()  # the audit log never holds the message
 
 
