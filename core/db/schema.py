@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -120,6 +120,8 @@ class Conversation(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The channel of entry (analytics filter); the widget is ``chat``. NULL in rows older than the column.
+    channel: Mapped[str | None] = mapped_column(String(32), default="chat", nullable=True)
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq", cascade="all, delete-orphan"
     )
@@ -217,6 +219,19 @@ class Feedback(TenantScoped, Base):
     event: Mapped[str] = mapped_column(String(16))  # shown, inserted, edited, dismissed
     edit_distance: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agent: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CsatResponse(TenantScoped, Base):
+    """The customer's rating of one closed conversation (1-5, optional comment); one per conversation."""
+
+    __tablename__ = "csat_responses"
+    __table_args__ = (UniqueConstraint("tenant_id", "conversation_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")  # redacted at the door
+    resolved: Mapped[bool | None] = mapped_column(Boolean, nullable=True)  # "did we solve it?" (None: not answered)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
