@@ -10,7 +10,8 @@
     ├── RateLimited             too many requests; retry later
     ├── UpstreamError           a model or service we depend on failed
     │   ├── ModelUnavailable
-    │   └── ModelTimeout
+    │   ├── ModelTimeout
+    │   └── StoreUnavailable    the database stayed locked or unreachable after retries
     └── ContentRefused          the content may not be processed (e.g. an injection)
 
 HTTP status codes are assigned in ``server/`` only.
@@ -65,6 +66,15 @@ class ModelUnavailable(UpstreamError):
 
 class ModelTimeout(UpstreamError):
     """The model did not answer in time."""
+
+
+class StoreUnavailable(UpstreamError):
+    """The database stayed locked or unreachable after bounded retries; nothing was written.
+    ``retry_after_s`` says when trying again is sensible."""
+
+    def __init__(self, message: str, retry_after_s: float = 2.0) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class ContentRefused(SwitchboardError):
