@@ -135,7 +135,7 @@ def main(argv: list[str]) -> int:
     from core.models.fake import DownChatModel
     from core.settings import Settings
     from server.container import Services
-    from server.demo import DEMO_TENANT_CONFIG, load_demo
+    from server.demo import demo_tenant_config, load_demo
 
     cases = yaml.safe_load(SUITE.read_text(encoding="utf-8"))["cases"]
     if args.only:
@@ -148,7 +148,7 @@ def main(argv: list[str]) -> int:
         results: dict[str, list[Outcome]] = {}
         variants = [("full policy", None)] + ([] if args.skip_baseline else [("baseline", BASELINE_TRIGGERS)])
         for name, triggers in variants:
-            config = dict(DEMO_TENANT_CONFIG)
+            config = dict(demo_tenant_config())
             if triggers is not None:
                 config["handoff_triggers"] = triggers
             services.store.ensure_tenant("larkspur", "Larkspur", config)

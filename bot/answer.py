@@ -28,7 +28,6 @@ TokenSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    company: str = "Larkspur"
     answer_passages: int = 2
     passage_chars: int = 600
     max_tokens: int = 96
@@ -81,13 +80,20 @@ class GroundedAnswerer:
         self.checker = GroundingChecker(embedder)
 
     def answer(
-        self, question: str, passages: list[Passage], on_token: TokenSink | None = None, language: str = "English"
+        self,
+        question: str,
+        passages: list[Passage],
+        on_token: TokenSink | None = None,
+        language: str = "English",
+        *,
+        company: str = "",
     ) -> Answer:
+        """Answer ``question`` from ``passages`` in ``language`` for the tenant ``company``."""
         cfg = self.config
         top = [p.model_copy(update={"text": _trim(p.text, cfg.passage_chars)}) for p in passages[: cfg.answer_passages]]
         if not top:
             return Answer("", [], 0.0, "abstain")
-        draft, ptoks, ctoks = self._generate(question, top, on_token, language)
+        draft, ptoks, ctoks = self._generate(question, top, on_token, language, company)
         if draft:
             if not cited_numbers(draft) and len(top) >= 1:
                 draft = self._attach_citations(draft, top)
@@ -110,14 +116,19 @@ class GroundedAnswerer:
         return extractive
 
     def _generate(
-        self, question: str, top: list[Passage], on_token: TokenSink | None, language: str = "English"
+        self,
+        question: str,
+        top: list[Passage],
+        on_token: TokenSink | None,
+        language: str = "English",
+        company: str = "",
     ) -> tuple[str, int, int]:
         # A base model does not know where an answer starts: prime it with the opening words
         # (it then names its sources itself); instruction-following models need no primer.
         primer = "" if self.chat.follows_instructions else PRIMER
         prompt = self.prompts.render(
             "answer",
-            company=self.config.company,
+            company=company or "our",
             language=language,
             passages=top,
             question=question,

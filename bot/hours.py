@@ -4,20 +4,16 @@ A day that is not listed is closed; a tenant without ``business_hours`` is alway
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from core.tenancy import TenantConfig
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _hhmm(value: str) -> time:
-    try:
-        hh, mm = value.split(":")
-        return time(int(hh), int(mm))
-    except ValueError as exc:
-        raise ConfigurationError(f"Business hours must look like '08:00', got {value!r}") from exc
 
 
 @dataclass(frozen=True)
@@ -25,6 +21,7 @@ class BusinessHours:
     timezone: str = "UTC"
     windows: dict[str, tuple[time, time]] = field(default_factory=dict)
     always_open: bool = True
+    closed_dates: frozenset[date] = frozenset()  # holidays, in the tenant's timezone
 
     def __post_init__(self) -> None:
         try:
@@ -37,16 +34,38 @@ class BusinessHours:
 
     @classmethod
     def from_config(cls, config: dict[str, object]) -> BusinessHours:
+        """From a stored configuration dict: ``business_hours`` maps days (``mon`` or
+        ``monday``) to ``"08:00-20:00"``, ``["08:00", "20:00"]`` or ``"closed"``."""
+        from core.tenancy.config import parse_window
+
         tz = str(config.get("timezone") or "UTC")
         raw = config.get("business_hours")
+        closed = config.get("closed_dates")
+        dates = frozenset(date.fromisoformat(str(d)) for d in closed) if isinstance(closed, list) else frozenset()
         if not isinstance(raw, dict) or not raw:
-            return cls(tz, {}, True)
+            return cls(tz, {}, True, dates)
         windows: dict[str, tuple[time, time]] = {}
         for day, span in raw.items():
-            if not isinstance(span, list | tuple) or len(span) != 2:
-                raise ConfigurationError(f"business_hours[{day!r}] must be ['HH:MM', 'HH:MM']")
-            windows[str(day).lower()[:3]] = (_hhmm(str(span[0])), _hhmm(str(span[1])))
-        return cls(tz, windows, False)
+            try:
+                window = parse_window(span)
+            except ValueError as exc:
+                raise ConfigurationError(f"business_hours[{day!r}] {exc}") from None
+            if window is not None:
+                windows[str(day).lower()[:3]] = window
+        return cls(tz, windows, False, dates)
+
+    @classmethod
+    def from_typed(cls, config: TenantConfig) -> BusinessHours:
+        from core.tenancy.config import parse_window
+
+        if not config.business_hours:
+            return cls(config.timezone, {}, True, frozenset(config.closed_dates))
+        windows: dict[str, tuple[time, time]] = {}
+        for day, span in config.business_hours.items():
+            window = parse_window(span)
+            if window is not None:
+                windows[day] = window
+        return cls(config.timezone, windows, False, frozenset(config.closed_dates))
 
     def local(self, at: datetime) -> datetime:
         return at.astimezone(ZoneInfo(self.timezone))
@@ -55,6 +74,8 @@ class BusinessHours:
         if self.always_open:
             return True
         local = self.local(at)
+        if local.date() in self.closed_dates:
+            return False
         span = self.windows.get(DAYS[local.weekday()])
         return span is not None and span[0] <= local.time() < span[1]
 
@@ -62,10 +83,10 @@ class BusinessHours:
         if self.always_open:
             return None
         local = self.local(at)
-        for offset in range(8):
+        for offset in range(8 + len(self.closed_dates)):
             day = local + timedelta(days=offset)
             span = self.windows.get(DAYS[day.weekday()])
-            if span is None:
+            if span is None or day.date() in self.closed_dates:
                 continue
             start = day.replace(hour=span[0].hour, minute=span[0].minute, second=0, microsecond=0)
             if start > local:

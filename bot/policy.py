@@ -207,7 +207,8 @@ class Bot:
         return BotReply(text, kind.value, state=t.memory.state, intent=intent, **extra)  # type: ignore[arg-type]
 
     def _smalltalk(self, t: _Turn, intent: str) -> BotReply:
-        text = {"greet": GREET.format(company=t.policy.name), "thanks": THANKS, "goodbye": GOODBYE}.get(intent, DENY)
+        greet = t.policy.greeting or GREET.format(bot=t.policy.bot_name)
+        text = {"greet": greet, "thanks": THANKS, "goodbye": GOODBYE}.get(intent, DENY)
         return self._reply(t, text, TurnKind.smalltalk)
 
     # -- actions -------------------------------------------------------------------------
@@ -329,7 +330,9 @@ class Bot:
                 text = self.prompts.render("clarify", kind=wanted.kind, subject=wanted.subject, options=wanted.options)
                 return self._reply(t, text.strip(), TurnKind.clarify, mode="clarify")
         language = NAMES.get(mem.language, "English")
-        answer = self.answerer.answer(ctx.query or t.last, ctx.passages, on_token=on_token, language=language)
+        answer = self.answerer.answer(
+            ctx.query or t.last, ctx.passages, on_token=on_token, language=language, company=t.policy.name
+        )
         weak = answer.mode == "abstain" or (answer.mode == "extractive" and answer.grounding < self.low_grounding)
         mem.note("KB search found nothing" if answer.mode == "abstain" else f"answered from KB ({answer.mode})")
         if weak and t.policy.triggers.no_answer:

@@ -7,7 +7,7 @@ from datetime import datetime
 from core.types import HandoffReason
 
 ABSTAIN = "I couldn't find an answer to that in our help center. Would you like me to connect you with a person?"
-GREET = "Hi! I'm the {company} assistant. How can I help you today?"
+GREET = "Hi! I'm the {bot}. How can I help you today?"
 THANKS = "You're welcome! Is there anything else I can help with?"
 GOODBYE = "Thanks for chatting with us. Goodbye!"
 DENY = "OK. Is there anything else I can help with?"

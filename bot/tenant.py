@@ -1,4 +1,7 @@
-"""Per-tenant policy read from ``Tenant.config``: business hours, languages, handoff triggers."""
+"""Per-tenant policy, read from the tenant's configuration (``core.tenancy``) on every turn:
+name and scope (greetings, refusals, prompts), business hours and closed dates, languages,
+currency, queues, sensitive topics and handoff triggers. A tenant stored before typed
+configurations existed (a plain dict) still loads, with defaults for what it lacks."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from bot.hours import BusinessHours
 from bot.triggers import TriggerConfig
 from core.db.schema import Tenant
 from core.db.store import Store
+from core.tenancy import TenantConfig, TenantConfigError, parse_tenant_config
+from core.tenancy.config import QueueSpec, SensitiveTopic
 
 
 @dataclass(frozen=True)
@@ -16,9 +21,55 @@ class TenantPolicy:
     hours: BusinessHours = field(default_factory=BusinessHours)
     languages: frozenset[str] = frozenset({"en"})
     triggers: TriggerConfig = field(default_factory=TriggerConfig)
+    display_name: str = ""
+    scope: str = ""
+    greeting: str = ""
+    currency: str = ""
+    queues: dict[str, QueueSpec] = field(default_factory=dict)
+    default_queue: str = "general"
+    sensitive_topics: tuple[SensitiveTopic, ...] = ()
+    config: TenantConfig | None = None
+
+    @property
+    def bot_name(self) -> str:
+        return self.display_name or f"{self.name} assistant"
+
+    def queue_for(self, topic: str | None) -> str | None:
+        """The tenant's queue for a topic or intent, or None when its configuration names none."""
+        if self.config is None:
+            return None
+        return self.config.queue_for_topic(topic)
+
+    @classmethod
+    def from_typed(cls, config: TenantConfig) -> TenantPolicy:
+        h = config.handoff
+        triggers = TriggerConfig(
+            explicit_request=h.explicit_request,
+            sensitive_topics=h.sensitive_topics,
+            frustration=h.frustration,
+            repetition=h.repetition,
+            no_answer=h.no_answer,
+            after_hours=h.after_hours,
+            no_answer_limit=h.max_failed_attempts,
+        )
+        return cls(
+            name=config.name,
+            hours=BusinessHours.from_typed(config),
+            languages=frozenset(config.languages),
+            triggers=triggers,
+            display_name=config.display_name,
+            scope=config.scope,
+            greeting=config.greeting,
+            currency=config.currency,
+            queues=dict(config.queues),
+            default_queue=h.default_queue,
+            sensitive_topics=tuple(config.sensitive_topics),
+            config=config,
+        )
 
     @classmethod
     def from_config(cls, name: str, config: dict[str, object]) -> TenantPolicy:
+        """A legacy (untyped) configuration dict."""
         langs = config.get("languages")
         languages = frozenset(str(x) for x in langs) if isinstance(langs, list) and langs else frozenset({"en"})
         return cls(
@@ -34,4 +85,10 @@ def load_policy(store: Store, tenant_id: str) -> TenantPolicy:
         tenant = s.get(Tenant, tenant_id)
         if tenant is None:
             return TenantPolicy()
-        return TenantPolicy.from_config(tenant.name, dict(tenant.config or {}))
+        name, raw = tenant.name, dict(tenant.config or {})
+    if "id" in raw:
+        try:
+            return TenantPolicy.from_typed(parse_tenant_config(raw, f"tenant {tenant_id!r}"))
+        except TenantConfigError:
+            pass  # fall back to the legacy reading below
+    return TenantPolicy.from_config(name, raw)

@@ -71,10 +71,11 @@ class Settings(BaseSettings):
     model_timeout_s: float = 30.0
 
     # Content and limits
-    default_tenant: str = "larkspur"
+    default_tenant: str = ""  # what `make run` serves; empty: the tenant of demo_dir/tenant.yaml
     demo_dir: Path = Path("demo")
     max_message_chars: int = 4000
     max_upload_bytes: int = 10 * 1024 * 1024
+    max_crm_file_bytes: int = 25 * 1024 * 1024  # one CRM import file (JSON, JSON Lines or CSV)
     max_concurrent_model_calls: int = 2
     messages_per_minute_per_session: int = 30
     messages_per_minute_per_tenant: int = 600
@@ -85,10 +86,11 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("dev-secret")
     api_keys: dict[str, str] = Field(
         default_factory=lambda: {
-            "dev-agent-key": "larkspur:agent",
-            "dev-editor-key": "larkspur:editor",
-            "dev-supervisor-key": "larkspur:supervisor",
-            "dev-evaluator-key": "larkspur:evaluator",
+            "dev-agent-key": ":agent",  # empty tenant: the default tenant
+            "dev-editor-key": ":editor",
+            "dev-supervisor-key": ":supervisor",
+            "dev-evaluator-key": ":evaluator",
+            "dev-admin-key": "*:admin",
         },
         description="API key -> 'tenant:role'. Development defaults are refused in production.",
     )

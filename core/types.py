@@ -104,6 +104,8 @@ class CustomerFacts(BaseModel):
     orders: list[OrderFact] = Field(default_factory=list)
     tickets: list[TicketFact] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # Every other field of the CRM record (tariff, meters, balance, plan, …), nested as imported.
+    attributes: dict[str, object] = Field(default_factory=dict)
 
 
 class Context(BaseModel):

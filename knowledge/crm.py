@@ -221,4 +221,5 @@ def customer_facts(session: Session, customer_id: str, *, max_orders: int = 5, m
             for t in tickets
         ],
         notes=[n.text for n in notes],
+        attributes=dict(cust.attributes or {}),
     )

@@ -14,7 +14,7 @@ from core.redaction import install_log_redaction
 from core.settings import Settings
 from server import errors
 from server.container import Services
-from server.routes import admin, agent, conversations, copilot, pages, supervisor, ws
+from server.routes import admin, agent, conversations, copilot, pages, supervisor, tenants, ws
 from server.routes import kb as kb_routes
 from server.routes.pages import STATIC
 
@@ -30,6 +30,7 @@ ROUTERS = [
     copilot.drafts_router,
     supervisor.router,
     admin.router,
+    tenants.router,
     kb_routes.router,
 ]
 

@@ -21,6 +21,7 @@ class Role(str, Enum):
     editor = "editor"
     supervisor = "supervisor"
     evaluator = "evaluator"
+    admin = "admin"  # platform operator: creates and deletes tenants (API key value "*:admin")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from functools import cached_property
 
 from bot.actions import ActionRunner
@@ -24,6 +25,7 @@ from copilot.wrapup import WrapUpService
 from core.db.store import Store
 from core.events import EVENT_BUSES, EventBus
 from core.models import CHAT_MODELS, EMBEDDERS, ChatModel, Embedder
+from core.errors import ConfigurationError
 from core.settings import Settings
 from knowledge.context import ContextBuilder
 from knowledge.crm import CrmImporter
@@ -46,6 +48,26 @@ class Services:
     chat_override: ChatModel | None = None
     embedder_override: Embedder | None = None
     clock_override: Callable[[], datetime] | None = None  # the bot's wall clock (tests pin it)
+
+    @cached_property
+    def default_tenant(self) -> str:
+        """The tenant ``make run`` serves and tenant-less commands use: the setting, else the
+        id in ``demo_dir/tenant.yaml``."""
+        if self.settings.default_tenant:
+            return self.settings.default_tenant
+        import yaml
+
+        path = self.settings.demo_dir / "tenant.yaml"
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigurationError(
+                f"Set SWITCHBOARD_DEFAULT_TENANT, or provide {path} (the default tenant's configuration): {exc}"
+            ) from None
+        tenant = data.get("id") if isinstance(data, dict) else None
+        if not tenant:
+            raise ConfigurationError(f"{path} has no 'id'; set SWITCHBOARD_DEFAULT_TENANT")
+        return str(tenant)
 
     @cached_property
     def store(self) -> Store:
@@ -127,9 +149,18 @@ class Services:
 
     @cached_property
     def intents(self) -> IntentCatalog:
-        """Per-tenant intent classifiers (demo tenant: demo/nlu.yml), cached under data_dir."""
-        nlu = {self.settings.default_tenant: self.settings.demo_dir / "nlu.yml"}
-        return IntentCatalog(self.embedder, nlu, self.settings.data_dir / "intents")
+        """Per-tenant intent classifiers from each tenant's ``nlu_file``, cached under data_dir."""
+
+        def nlu_file(tenant_id: str) -> Path | None:
+            path = self.store.tenant_config(tenant_id).get("nlu_file")
+            return Path(str(path)) if path else None
+
+        return IntentCatalog(self.embedder, nlu_file, self.settings.data_dir / "intents")
+
+    def tenant_changed(self, tenant_id: str) -> None:
+        """A tenant's configuration changed (or it was deleted): drop what was built from it."""
+        if "intents" in self.__dict__:
+            self.intents.forget(tenant_id)
 
     @cached_property
     def bot(self) -> Bot:

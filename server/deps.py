@@ -20,6 +20,7 @@ from server.auth import (
     verify_widget_token,
 )
 from server.container import Services
+from server.secrets import widget_secrets
 from server.service import ConversationService
 
 
@@ -43,14 +44,21 @@ def authenticate(
     api_key: str | None,
 ) -> Principal:
     if api_key:
-        return principal_for_api_key(api_key, services.settings.api_keys, services.settings.default_tenant)
+        return principal_for_api_key(api_key, services.settings.api_keys, services.default_tenant)
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
         tenant = read_widget_token_tenant(token)
-        secret = str(services.store.tenant_config(tenant).get("site_secret", ""))
-        if not secret:
+        secrets = widget_secrets(services.settings, tenant, services.store.tenant_config(tenant))
+        if not secrets:
             raise Forbidden(f"Tenant {tenant!r} has no widget secret configured")
-        return verify_widget_token(token, secret)
+        failure: Forbidden | None = None
+        for secret in secrets:  # current first; the previous one during a rotation
+            try:
+                return verify_widget_token(token, secret)
+            except Forbidden as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
     raise Forbidden("Sign in: send a widget token (Authorization: Bearer …) or an API key (X-API-Key)")
 
 
@@ -86,4 +94,6 @@ Agent = Annotated[Principal, Depends(require(*STAFF))]
 Editor = Annotated[Principal, Depends(require(Role.editor, Role.supervisor))]
 Supervisor = Annotated[Principal, Depends(require(Role.supervisor))]
 Evaluator = Annotated[Principal, Depends(require(Role.evaluator, Role.supervisor))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]
+TenantAdmin = Annotated[Principal, Depends(require(Role.admin, Role.supervisor))]
 CustomerOrAgent = Annotated[Principal, Depends(require(Role.customer, *STAFF))]

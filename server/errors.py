@@ -22,6 +22,7 @@ from core.errors import (
     SwitchboardError,
     UpstreamError,
 )
+from core.tenancy import TenantConfigError
 
 log = logging.getLogger("switchboard.http")
 
@@ -35,6 +36,7 @@ STATUS: list[tuple[type[SwitchboardError], int]] = [
     (ModelTimeout, 504),
     (UpstreamError, 503),
     (ContentRefused, 422),
+    (TenantConfigError, 422),  # a configuration sent by the caller (checked before it is stored)
     (ConfigurationError, 500),
 ]
 

@@ -17,7 +17,8 @@ from core.settings import Settings
 from server.app import create_app
 from server.auth import sign_widget_token
 from server.container import Services
-from server.demo import DEMO_TENANT_CONFIG, load_demo
+from server.demo import demo_tenant_config, load_demo
+from server.secrets import derived_secret
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -73,7 +74,7 @@ def chat() -> ScriptedChatModel:
 @pytest.fixture
 def services(settings: Settings, chat: ScriptedChatModel) -> Iterator[Services]:
     svc = Services(settings, chat_override=chat, embedder_override=HashingEmbedder(), clock_override=lambda: OPEN_HOURS)
-    svc.store.ensure_tenant(TENANT, "Larkspur", DEMO_TENANT_CONFIG)
+    svc.store.ensure_tenant(TENANT, "Larkspur", demo_tenant_config())
     yield svc
     svc.close()
 
@@ -91,7 +92,10 @@ def client(demo_services: Services) -> Iterator[TestClient]:
 
 
 def widget_token(customer_id: str | None = "cus_001", tenant: str = TENANT, visitor_id: str | None = None) -> str:
-    return sign_widget_token(str(DEMO_TENANT_CONFIG["site_secret"]), tenant, customer_id, visitor_id=visitor_id)
+    # No secret is configured for the demo in tests: the development secret derived from
+    # SWITCHBOARD_SECRET_KEY applies (server.secrets).
+    secret = derived_secret(make_settings(ROOT / "var"), tenant)
+    return sign_widget_token(secret, tenant, customer_id, visitor_id=visitor_id)
 
 
 def customer_headers(customer_id: str | None = "cus_001", visitor_id: str | None = None) -> dict[str, str]:

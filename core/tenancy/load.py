@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from core.errors import ConfigurationError
 from core.tenancy.config import TenantConfig
 
-__all__ = ["MAX_CONFIG_BYTES", "TenantConfigError", "load_tenant_file", "parse_tenant_config"]
+__all__ = ["MAX_CONFIG_BYTES", "TenantConfigError", "load_tenant_file", "parse_tenant_config", "read_yaml"]
 
 MAX_CONFIG_BYTES = 1024 * 1024
 
@@ -98,12 +98,20 @@ def load_tenant_file(path: Path) -> TenantConfig:
     if size > MAX_CONFIG_BYTES:
         raise TenantConfigError(str(path), [("(file)", f"{size} bytes; the limit is {MAX_CONFIG_BYTES}")])
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506 (safe loader)
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise TenantConfigError(str(path), [("(file)", "not UTF-8 text")]) from None
+    return parse_tenant_config(read_yaml(text, str(path)), str(path))
+
+
+def read_yaml(text: str, source: str) -> object:
+    """YAML without anchors or aliases, size-capped. Raises ``TenantConfigError`` with the line."""
+    if len(text.encode("utf-8")) > MAX_CONFIG_BYTES:
+        raise TenantConfigError(source, [("(file)", f"larger than {MAX_CONFIG_BYTES} bytes")])
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader without aliases)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "(file)"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise TenantConfigError(str(path), [(where, f"not valid YAML: {problem}")]) from None
-    return parse_tenant_config(data, str(path))
+        raise TenantConfigError(source, [(where, f"not valid YAML: {problem}")]) from None

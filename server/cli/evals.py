@@ -193,14 +193,14 @@ class ServiceTarget:
         self._intents = IntentClassifier(self.services.embedder, config).fit(texts, labels)
 
     def classify(self, text: str) -> tuple[str | None, float]:
-        clf = self._intents or self.services.intents.for_tenant(self.services.settings.default_tenant)
+        clf = self._intents or self.services.intents.for_tenant(self.services.default_tenant)
         if clf is None:
             raise CaseError("no intent classifier: the tenant has no NLU file and the suite trained none")
         p = clf.predict(text)
         return p.intent, p.confidence
 
     def classify_many(self, texts: list[str]) -> list[tuple[str | None, float]]:
-        clf = self._intents or self.services.intents.for_tenant(self.services.settings.default_tenant)
+        clf = self._intents or self.services.intents.for_tenant(self.services.default_tenant)
         if clf is None:
             raise CaseError("no intent classifier: the tenant has no NLU file and the suite trained none")
         return [(p.intent, p.confidence) for p in clf.predict_many(texts)]

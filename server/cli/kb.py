@@ -43,7 +43,7 @@ def load(
 ) -> None:
     """Load files, folders and web pages; unchanged articles are not embedded again."""
     services, settings = _services()
-    tenant_id = tenant or settings.default_tenant
+    tenant_id = tenant or services.default_tenant
     report = LoadReport()
     files = [Path(p) for p in paths if not p.startswith(("http://", "https://"))]
     for url in (p for p in paths if p.startswith(("http://", "https://"))):
@@ -75,7 +75,7 @@ def sync(folder: Path, tenant: TenantOpt = None) -> None:
         task = bar.add_task("sync", total=None)
         try:
             report = services.kb.sync_folder(
-                tenant or settings.default_tenant,
+                tenant or services.default_tenant,
                 folder,
                 actor="cli",
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
@@ -93,7 +93,7 @@ def sync(folder: Path, tenant: TenantOpt = None) -> None:
 def list_articles(tenant: TenantOpt = None) -> None:
     """Every article with its live version and visibility."""
     services, settings = _services()
-    articles = services.kb.list_articles(tenant or settings.default_tenant)
+    articles = services.kb.list_articles(tenant or services.default_tenant)
     for a in articles:
         typer.echo(f"{a.id:<40} v{a.version:<3} {a.visibility:<8} {a.language:<3} {a.title}")
     typer.echo(f"{len(articles)} articles")
@@ -104,7 +104,7 @@ def list_articles(tenant: TenantOpt = None) -> None:
 def show(article_id: str, tenant: TenantOpt = None) -> None:
     """One article: metadata, versions and its live chunks."""
     services, settings = _services()
-    tenant_id = tenant or settings.default_tenant
+    tenant_id = tenant or services.default_tenant
     try:
         a = services.kb.get_article(tenant_id, article_id)
     except SwitchboardError as exc:
@@ -125,7 +125,7 @@ def delete(article_id: str, tenant: TenantOpt = None) -> None:
     """Delete an article with its versions, vectors and keyword entries."""
     services, settings = _services()
     try:
-        services.kb.delete(tenant or settings.default_tenant, article_id)
+        services.kb.delete(tenant or services.default_tenant, article_id)
     except SwitchboardError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -143,7 +143,7 @@ def search(
     """Hybrid search as the bot (--public-only) or the copilot sees it."""
     services, settings = _services()
     vis = {Visibility.public} if public_only else {Visibility.public, Visibility.internal}
-    passages = services.retriever.search(query, k=k, filters=Filters(tenant or settings.default_tenant, frozenset(vis)))
+    passages = services.retriever.search(query, k=k, filters=Filters(tenant or services.default_tenant, frozenset(vis)))
     for n, p in enumerate(passages, start=1):
         typer.echo(f"{n}. {p.article_id} v{p.version} [{p.visibility.value}] {p.title} > {p.section}")
         typer.echo(f"   {p.text[:160].replace(chr(10), ' ')}")

@@ -10,6 +10,7 @@ import typer
 from core.settings import Settings
 from server.cli.evals import evals_app
 from server.cli.kb import kb_app
+from server.cli.tenant import crm_app, tenant_app
 from server.container import Services
 from server.demo import load_demo
 
@@ -18,6 +19,8 @@ demo_app = typer.Typer(help="The demo shop (help center and CRM).", no_args_is_h
 app.add_typer(demo_app, name="demo")
 app.add_typer(kb_app, name="kb")
 app.add_typer(evals_app, name="evals")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(crm_app, name="crm")
 
 
 def _configure_logging() -> None:

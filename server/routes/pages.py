@@ -11,6 +11,7 @@ from core.errors import Forbidden, NotFound
 from server.auth import sign_widget_token
 from server.deps import ServicesDep
 from server.schemas import WidgetSession
+from server.secrets import widget_secrets
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -38,8 +39,9 @@ def demo_session(services: ServicesDep, customer_id: str | None = None, tenant: 
     In production the tenant's own site signs the token with its site secret."""
     if services.settings.environment == "production":
         raise NotFound("Not available in production")
-    tenant_id = tenant or services.settings.default_tenant
-    secret = str(services.store.tenant_config(tenant_id).get("site_secret", ""))
+    tenant_id = tenant or services.default_tenant
+    found = widget_secrets(services.settings, tenant_id, services.store.tenant_config(tenant_id))
+    secret = found[0] if found else ""
     if not secret:
         raise Forbidden(f"Tenant {tenant_id!r} has no widget secret configured")
     return WidgetSession(

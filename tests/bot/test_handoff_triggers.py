@@ -8,7 +8,7 @@ from core.db.schema import Ticket
 from core.models.fake import ScriptedChatModel
 from core.types import HandoffReason
 from server.container import Services
-from server.demo import DEMO_TENANT_CONFIG
+from server.demo import demo_tenant_config
 from tests.bot.helpers import SUNDAY, TENANT, Chat
 
 
@@ -92,7 +92,7 @@ def test_unsupported_language_hands_off_with_the_language_in_the_brief(demo_serv
 
 
 def test_triggers_are_configurable_per_tenant(demo_services: Services) -> None:
-    config = {**DEMO_TENANT_CONFIG, "handoff_triggers": {"sensitive_topics": False, "after_hours": False}}
+    config = {**demo_tenant_config(), "handoff_triggers": {"sensitive_topics": False, "after_hours": False}}
     demo_services.store.ensure_tenant(TENANT, "Larkspur", config)
     chat = Chat(demo_services.bot, None, now=SUNDAY)
     assert chat.say("My father passed away last month.") is not None  # no sensitive-topic handoff

@@ -4,11 +4,11 @@ from datetime import datetime
 
 from bot.hours import BusinessHours
 from bot.language import detect_language
-from server.demo import DEMO_TENANT_CONFIG
+from server.demo import demo_tenant_config
 
 
 def test_business_hours_follow_the_tenant_timezone() -> None:
-    hours = BusinessHours.from_config(DEMO_TENANT_CONFIG)
+    hours = BusinessHours.from_config(demo_tenant_config())
     assert hours.is_open(datetime.fromisoformat("2026-11-18T19:30:00+01:00"))  # Wednesday evening in Berlin
     assert not hours.is_open(datetime.fromisoformat("2026-11-18T20:30:00+01:00"))
     assert not hours.is_open(datetime.fromisoformat("2026-11-22T10:30:00+01:00"))  # Sunday: closed

@@ -19,7 +19,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from core.db.store import Store
-from server.demo import DEMO_TENANT_CONFIG
+from server.demo import demo_tenant_config
 from tests.e2e.server import running_servers, server_env, tail
 from tests.integration.conftest import temporary_database
 
@@ -58,7 +58,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Ite
         # Only the tenant is needed (its widget secret signs the customer token): no KB load.
         store = Store(database_url)
         store.create_all()
-        store.ensure_tenant("larkspur", "Larkspur", DEMO_TENANT_CONFIG)
+        store.ensure_tenant("larkspur", "Larkspur", demo_tenant_config())
         store.dispose()
         log_a, log_b = Path(dir_a) / "server.log", Path(dir_b) / "server.log"
         try:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from core.models.fake import HashingEmbedder, ScriptedChatModel
 from server.app import create_app
 from server.container import Services
-from server.demo import DEMO_TENANT_CONFIG
+from server.demo import demo_tenant_config
 from tests.conftest import TENANT, make_settings, quote_first_source
 
 
@@ -23,7 +23,7 @@ def bare_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient
         chat_override=ScriptedChatModel(quote_first_source),
         embedder_override=HashingEmbedder(),
     )
-    svc.store.ensure_tenant(TENANT, "Larkspur", DEMO_TENANT_CONFIG)
+    svc.store.ensure_tenant(TENANT, "Larkspur", demo_tenant_config())
     with TestClient(create_app(services=svc)) as c:
         yield c
     svc.close()

@@ -16,7 +16,7 @@ from core.models.fake import HashingEmbedder, ScriptedChatModel
 from knowledge.documents import Document
 from server.app import create_app
 from server.container import Services
-from server.demo import DEMO_TENANT_CONFIG
+from server.demo import demo_tenant_config
 from server.erasure import subject_hash
 from server.limits import ModelGate, SlidingWindow
 from tests.conftest import AGENT, SUPERVISOR, TENANT, customer_headers, make_settings, quote_first_source
@@ -65,7 +65,7 @@ def test_erasing_a_customer_removes_their_data_and_logs_it(client: TestClient, d
 def test_message_rate_per_session_gives_429_with_retry_after(tmp_path_factory: pytest.TempPathFactory) -> None:
     settings = make_settings(tmp_path_factory.mktemp("rate"), messages_per_minute_per_session=2)
     svc = Services(settings, chat_override=ScriptedChatModel(quote_first_source), embedder_override=HashingEmbedder())
-    svc.store.ensure_tenant(TENANT, "Larkspur", DEMO_TENANT_CONFIG)
+    svc.store.ensure_tenant(TENANT, "Larkspur", demo_tenant_config())
     with TestClient(create_app(services=svc)) as c:
         headers = customer_headers("cus_001", visitor_id="v-rate")
         conv = c.post("/api/conversations", json={}, headers=headers).json()["id"]
@@ -168,7 +168,7 @@ def test_an_answer_with_a_foreign_link_is_replaced_and_audited(tmp_path_factory:
     svc = Services(
         make_settings(tmp_path_factory.mktemp("filter")), chat_override=chat, embedder_override=HashingEmbedder()
     )
-    svc.store.ensure_tenant(TENANT, "Larkspur", DEMO_TENANT_CONFIG)
+    svc.store.ensure_tenant(TENANT, "Larkspur", demo_tenant_config())
     svc.kb.load_documents(
         TENANT,
         [
