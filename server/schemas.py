@@ -98,6 +98,14 @@ class WidgetSession(BaseModel):
     customer_id: str | None
 
 
+class WidgetProfile(BaseModel):
+    tenant_id: str
+    company: str
+    bot_name: str
+    greeting: str
+    languages: list[str]
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: Any = None

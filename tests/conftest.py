@@ -106,6 +106,7 @@ AGENT = {"X-API-Key": "dev-agent-key"}
 EDITOR = {"X-API-Key": "dev-editor-key"}
 SUPERVISOR = {"X-API-Key": "dev-supervisor-key"}
 EVALUATOR = {"X-API-Key": "dev-evaluator-key"}
+ADMIN = {"X-API-Key": "dev-admin-key"}
 
 
 @pytest.fixture(scope="session")

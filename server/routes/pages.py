@@ -9,8 +9,9 @@ from fastapi.responses import FileResponse
 
 from core.errors import Forbidden, NotFound
 from server.auth import sign_widget_token
-from server.deps import ServicesDep
-from server.schemas import WidgetSession
+from bot.tenant import load_policy
+from server.deps import Customer, ServicesDep
+from server.schemas import WidgetProfile, WidgetSession
 from server.secrets import widget_secrets
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -40,6 +41,8 @@ def demo_session(services: ServicesDep, customer_id: str | None = None, tenant: 
     if services.settings.environment == "production":
         raise NotFound("Not available in production")
     tenant_id = tenant or services.default_tenant
+    if services.store.tenant_config(tenant_id) == {}:
+        raise NotFound(f"No tenant {tenant_id!r}")
     found = widget_secrets(services.settings, tenant_id, services.store.tenant_config(tenant_id))
     secret = found[0] if found else ""
     if not secret:
@@ -48,4 +51,21 @@ def demo_session(services: ServicesDep, customer_id: str | None = None, tenant: 
         token=sign_widget_token(secret, tenant_id, customer_id or None),
         tenant_id=tenant_id,
         customer_id=customer_id or None,
+    )
+
+
+@router.get("/api/widget/profile")
+def widget_profile(principal: Customer, services: ServicesDep) -> WidgetProfile:
+    """What the widget shows before the first message: the company's name, the bot's name,
+    its greeting and languages, from the tenant's configuration."""
+    policy = load_policy(services.store, principal.tenant_id)
+    greeting = policy.greeting or f"Hi! I'm the {policy.bot_name}." + (
+        f" I can help with {policy.scope.rstrip('.')}." if policy.scope else " How can I help you today?"
+    )
+    return WidgetProfile(
+        tenant_id=principal.tenant_id,
+        company=policy.name,
+        bot_name=policy.bot_name,
+        greeting=greeting,
+        languages=sorted(policy.languages),
     )

@@ -51,15 +51,22 @@
   }
 
   async function start() {
-    const customer = $("sb-customer").value;
-    const s = await (await fetch("/api/demo/session" + (customer ? "?customer_id=" + encodeURIComponent(customer) : ""))).json();
+    const query = new URLSearchParams(location.search);
+    const customer = query.get("customer") || $("sb-customer").value;
+    const params = new URLSearchParams();
+    if (customer) params.set("customer_id", customer);
+    const tenant = query.get("tenant");
+    if (tenant) params.set("tenant", tenant);
+    const s = await (await fetch("/api/demo/session?" + params.toString())).json();
     token = s.token;
     const conv = await api("/api/conversations", { method: "POST", body: "{}" });
     convId = conv.id;
     log.dataset.conversation = convId;
     log.innerHTML = ""; seen.clear();
     connect();
-    bubble("bot", "Hi! I'm the Larkspur assistant. Ask me about orders, returns, shipping or your account.");
+    const profile = await api("/api/widget/profile");
+    document.querySelectorAll("[data-company]").forEach((el) => { el.textContent = profile.company; });
+    bubble("bot", profile.greeting);
   }
 
   function connect() {

@@ -15,7 +15,7 @@ from starlette.websockets import WebSocketDisconnect
 from server.app import ROUTERS
 from server.auth import Role
 from server.deps import STAFF, RoleGuard
-from tests.conftest import AGENT, EDITOR, EVALUATOR, SUPERVISOR, customer_headers
+from tests.conftest import ADMIN, AGENT, EDITOR, EVALUATOR, SUPERVISOR, customer_headers
 
 # Public on purpose: HTML shells (their data comes from guarded APIs), health, dev-only token.
 PUBLIC = {("GET", "/healthz"), ("GET", "/api/demo/session")}
@@ -34,6 +34,7 @@ def _headers(role: Role) -> dict[str, str]:
         Role.editor: EDITOR,
         Role.supervisor: SUPERVISOR,
         Role.evaluator: EVALUATOR,
+        Role.admin: ADMIN,
     }[role]
 
 
