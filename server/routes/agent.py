@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from server.deps import Agent, ConversationsDep
+from core.types import CustomerFacts
+from server.deps import Agent, ConversationsDep, ServicesDep
 from server.schemas import (
     AgentReply,
     ConversationPublic,
@@ -29,6 +30,16 @@ def read_conversation(
 ) -> ConversationWithMessages:
     conv, messages = conversations.get(principal, conversation_id)
     return ConversationWithMessages(**conv.model_dump(), messages=messages)
+
+
+@router.get("/{conversation_id}/customer")
+def read_customer(
+    conversation_id: str, principal: Agent, conversations: ConversationsDep, services: ServicesDep
+) -> CustomerFacts | None:
+    """The conversation's customer as the CRM knows them, custom attributes included
+    (null for an anonymous visitor or a customer the CRM does not know)."""
+    conv, _ = conversations.get(principal, conversation_id)
+    return services.context.facts(principal.tenant_id, conv.customer_id)
 
 
 @router.get("/{conversation_id}/handoffs")

@@ -72,6 +72,32 @@
     box.appendChild(d);
   }
 
+  // The customer's CRM record with every custom attribute (nested values as a small tree).
+  function attributeList(value) {
+    const dl = el("dl", "attrs");
+    for (const [k, v] of Object.entries(value)) {
+      dl.appendChild(el("dt", null, k.replace(/_/g, " ")));
+      const dd = el("dd");
+      if (v !== null && typeof v === "object") {
+        if (Array.isArray(v) && v.every((x) => x === null || typeof x !== "object")) dd.textContent = v.join(", ");
+        else if (Array.isArray(v)) v.forEach((x, i) => { dd.appendChild(el("div", "muted", `#${i + 1}`)); dd.appendChild(typeof x === "object" && x ? attributeList(x) : el("span", null, String(x))); });
+        else dd.appendChild(attributeList(v));
+      } else dd.textContent = v === null ? "—" : String(v);
+      dl.appendChild(dd);
+    }
+    return dl;
+  }
+
+  async function showAccount(id) {
+    const box = $("account"), body = $("account-body");
+    body.innerHTML = ""; box.hidden = true;
+    const c = await api(`/api/agent/conversations/${id}/customer`).catch(() => null);
+    if (!c || current !== id) return;
+    body.appendChild(el("p", null, `${c.name} · ${c.customer_id}`));
+    if (Object.keys(c.attributes || {}).length) body.appendChild(attributeList(c.attributes));
+    box.hidden = false;
+  }
+
   function passageWithHighlight(a) {
     const p = el("p");
     const text = a.passage;
@@ -202,6 +228,7 @@
     for (const m of c.messages) showMessage(m);
     const hs = await api(`/api/agent/conversations/${id}/handoffs`);
     if (hs.length) showBrief(hs[hs.length - 1]);
+    showAccount(id);
     for (const b of ["btn-claim", "btn-handback", "btn-close", "btn-summary"]) $(b).disabled = false;
     if (convSocket) convSocket.close();
     convSocket = new WebSocket(`${proto}://${location.host}/ws/agent/conversations/${id}?key=${encodeURIComponent(key())}`);
