@@ -11,7 +11,8 @@
     ├── UpstreamError           a model or service we depend on failed
     │   ├── ModelUnavailable
     │   ├── ModelTimeout
-    │   └── StoreUnavailable    the database stayed locked or unreachable after retries
+    │   ├── StoreUnavailable    the database stayed locked or unreachable after retries
+    │   └── EventBusUnavailable the event bus is down or a subscription was lost
     └── ContentRefused          the content may not be processed (e.g. an injection)
 
 HTTP status codes are assigned in ``server/`` only.
@@ -75,6 +76,11 @@ class StoreUnavailable(UpstreamError):
     def __init__(self, message: str, retry_after_s: float = 2.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class EventBusUnavailable(UpstreamError):
+    """The event bus cannot be reached, or a subscription lost events: reconnect and fetch
+    what was missed from the store."""
 
 
 class ContentRefused(SwitchboardError):
