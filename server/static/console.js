@@ -18,6 +18,19 @@
     if (!res.ok) throw new Error(body.error || res.statusText);
     return body;
   }
+  // Article URLs come from KB metadata: only http(s) becomes a link (no javascript:, data:, …).
+  function safeHref(url) {
+    try {
+      const u = new URL(String(url || ""), location.href);
+      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+    } catch (e) { return null; }
+  }
+  function linkTo(url, cls, text) {
+    const href = url ? safeHref(url) : null;
+    const a = el(href ? "a" : "span", cls, text);
+    if (href) { a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer"; }
+    return a;
+  }
   function el(tag, cls, text) { const e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
   function feedback(items) {
     if (!current || !items.length) return Promise.resolve();
@@ -111,7 +124,7 @@
 
   function articleCard(a, withFeedback) {
     const card = el("div", "suggestion"); card.dataset.testid = "article-suggestion"; card.dataset.article = a.article_id;
-    const t = el("div", "title"); const link = el("a", null, a.title); link.href = a.url || "#"; link.target = "_blank"; t.appendChild(link);
+    const t = el("div", "title"); t.appendChild(linkTo(a.url, null, a.title));
     if (a.visibility === "internal") t.appendChild(el("span", "internal", " · internal"));
     card.appendChild(t);
     if (a.section && a.section !== a.title) card.appendChild(el("div", "muted", a.section));
@@ -197,7 +210,7 @@
       const ta = el("textarea"); ta.value = rep.text; ta.setAttribute("aria-label", `Suggested reply ${i + 1}`); ta.dataset.testid = "reply-text";
       card.appendChild(ta);
       const cites = el("div");
-      for (const c of rep.citations) { const a = el("a", "cite", `[${c.n}] ${c.title}`); a.href = c.url || "#"; a.target = "_blank"; cites.appendChild(a); }
+      for (const c of rep.citations) cites.appendChild(linkTo(c.url, "cite", `[${c.n}] ${c.title}`));
       card.appendChild(cites);
       const row = el("div", "row");
       const ins = el("button", "primary", "Insert"); ins.type = "button"; ins.dataset.testid = "insert-reply";

@@ -5,6 +5,14 @@
   let token = null, convId = null, socket = null, streamBubble = null;
   const seen = new Set();
 
+  // Citation URLs come from KB metadata: only http(s) becomes a link (no javascript:, data:, …).
+  function safeHref(url) {
+    try {
+      const u = new URL(String(url || ""), location.href);
+      return u.protocol === "http:" || u.protocol === "https:" ? u.href : null;
+    } catch (e) { return null; }
+  }
+
   function bubble(author, text, citations) {
     const div = document.createElement("div");
     div.className = "msg " + author;
@@ -19,8 +27,9 @@
       c.className = "cites";
       c.dataset.testid = "citations";
       for (const cit of citations) {
-        const a = document.createElement("a");
-        a.href = cit.url; a.target = "_blank"; a.rel = "noopener";
+        const href = cit.url ? safeHref(cit.url) : null;
+        const a = document.createElement(href ? "a" : "span");
+        if (href) { a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer"; }
         a.textContent = `[${cit.n}] ${cit.title}`;
         a.dataset.article = cit.article_id;
         c.appendChild(a);
