@@ -71,7 +71,7 @@
     const conv = await api("/api/conversations", { method: "POST", body: "{}" });
     convId = conv.id;
     log.dataset.conversation = convId;
-    log.innerHTML = ""; seen.clear();
+    log.innerHTML = ""; seen.clear(); csatShown = false;
     connect();
     const profile = await api("/api/widget/profile");
     document.querySelectorAll("[data-company]").forEach((el) => { el.textContent = profile.company; });
@@ -92,6 +92,7 @@
         statusEl.textContent = ev.data.state === "human" ? "A support agent has joined." :
           ev.data.state === "handoff_pending" ? "Waiting for a support agent…" :
           ev.data.state === "bot" ? "You're chatting with the assistant." : "";
+        if (ev.data.state === "closed") askCsat();
       }
     };
     socket.onclose = () => { setTimeout(() => { if (convId) connect(); }, 1500); };
@@ -111,6 +112,42 @@
       statusEl.textContent = "Not sent: " + err.message;
     }
   }
+
+  // CSAT: after the conversation closes, ask once (1-5, solved?, comment); analytics/csat.py.
+  let csatShown = false;
+  async function askCsat() {
+    if (csatShown || !convId) return;
+    const conv = convId;
+    const st = await api(`/api/conversations/${conv}/csat`).catch(() => null);
+    if (!st || !st.asked || st.answered || csatShown || conv !== convId) return;
+    csatShown = true;
+    const box = document.createElement("form");
+    box.className = "msg system csat"; box.dataset.testid = "csat";
+    box.style.cssText = "align-self:stretch;max-width:100%;display:flex;flex-direction:column;gap:6px;background:#f6f8f7;border:1px solid #dfe5ea;color:inherit";
+    box.innerHTML = '<span class="who">How did we do?</span><div class="stars"></div>' +
+      '<label><input type="checkbox" data-testid="csat-resolved"> My question was solved</label>' +
+      '<textarea data-testid="csat-comment" maxlength="1000" placeholder="Anything to add? (optional)" aria-label="Comment"></textarea>' +
+      '<button class="primary" data-testid="csat-send" disabled>Send</button>';
+    let rating = 0;
+    for (let n = 1; n <= 5; n++) {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = "★".repeat(n); b.dataset.testid = `csat-${n}`; b.setAttribute("aria-label", `${n} of 5`);
+      b.onclick = () => { rating = n; box.querySelectorAll(".stars button").forEach((x, i) => x.classList.toggle("primary", i === n - 1)); box.querySelector("[data-testid=csat-send]").disabled = false; };
+      box.querySelector(".stars").appendChild(b);
+    }
+    box.onsubmit = async (e) => {
+      e.preventDefault();
+      const body = { rating, comment: box.querySelector("textarea").value.trim(), resolved: box.querySelector("input").checked || null };
+      try { await api(`/api/conversations/${conv}/csat`, { method: "POST", body: JSON.stringify(body) }); box.innerHTML = '<span data-testid="csat-thanks">Thank you for your feedback.</span>'; }
+      catch (err) { statusEl.textContent = err.message; }
+    };
+    log.appendChild(box); log.scrollTop = log.scrollHeight;
+  }
+  const endBtn = document.createElement("button");
+  endBtn.type = "button"; endBtn.textContent = "End chat"; endBtn.dataset.testid = "end-chat";
+  endBtn.style.cssText = "font-size:12px;padding:3px 8px";
+  endBtn.onclick = async () => { if (!convId) return; try { await api(`/api/conversations/${convId}/end`, { method: "POST", body: "{}" }); askCsat(); } catch (err) { statusEl.textContent = err.message; } };
+  document.querySelector("#sb-widget .top").appendChild(endBtn);
 
   $("sb-launcher").onclick = async () => {
     const w = $("sb-widget");
