@@ -1,0 +1,534 @@
+"""``switchboard evals company DIR``: onboard a company folder into a throw-away data dir and
+play its case file over the product, as the widget and the agent console would.
+
+The folder holds ``cases.yaml`` (which names ``kb_dir`` and ``crm_file``) and ``tenant.yaml``
+(our layout or an admin export's). Bot cases go through ``ConversationService`` one
+conversation each, with the bot's clock pinned to the case file's ``reference_date`` inside
+the tenant's business hours; copilot cases are claimed by an agent and the events the agent
+console receives are recorded. Scoring is ``evals.company`` (pure; ``evals`` may not import
+``server``). See docs/evals.md, "Company evals".
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import typer
+from sqlalchemy import select
+
+from core.db.conversations import list_messages, turns_of
+from core.db.schema import AuditEntry, Conversation, Handoff, Message
+from core.errors import SwitchboardError
+from core.events import Event, EventBus, agent_topic
+from core.tenancy import TenantConfig
+from core.tenancy.config import parse_window
+from core.tenancy.registry import TenantRegistry
+from evals.company import (
+    ActionSeen,
+    BotCase,
+    BotTranscript,
+    BotTurn,
+    CaseFile,
+    Cited,
+    CompanyReport,
+    CompanySources,
+    CopilotCase,
+    CopilotSeen,
+    CopilotTranscript,
+    HandoffSeen,
+    ReplySeen,
+    SuggestedArticle,
+    compute_metrics,
+    load_case_file,
+    metrics_table,
+    render_html,
+    score_bot,
+    score_copilot,
+)
+from knowledge.context import PUBLIC
+from knowledge.crm_records import read_records
+from server.auth import Principal, Role
+from server.container import Services
+from server.service import ConversationService
+from server.tenants import Onboarding
+
+__all__ = ["CompanyRun", "business_clock", "company_cmd"]
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_PENDING_META = frozenset({"kind", "name", "action", "awaiting", "candidates", "status", "writes", "question"})
+_ARGS_KEYS = ("args", "arguments", "params", "parameters", "slots", "values", "filled")
+_DONE = frozenset({"done", "executed", "completed", "success", "ok", "ran"})
+
+
+class CompanyEvalError(SwitchboardError):
+    """The company folder cannot be evaluated (missing file, onboarding failed)."""
+
+
+# -- the clock -----------------------------------------------------------------------------
+
+
+def business_clock(config: TenantConfig, day: Any) -> tuple[datetime, bool]:
+    """A moment on ``day`` inside the tenant's business hours (the middle of the day's
+    window), in the tenant's timezone. Returns (moment, open): ``open`` is False when the
+    tenant is closed that day (then noon, and handoffs will be after-hours ones)."""
+    tz = ZoneInfo(config.timezone)
+    hours = config.business_hours
+    window = parse_window(hours.get(_WEEKDAYS[day.weekday()], "closed")) if hours else (dtime(9), dtime(17))
+    closed_dates = set(config.closed_dates)
+    if window is None or day in closed_dates:
+        return datetime.combine(day, dtime(12), tzinfo=tz), False
+    opens, closes = window
+    start = datetime.combine(day, opens, tzinfo=tz)
+    end = datetime.combine(day, closes, tzinfo=tz)
+    return start + (end - start) / 2, True
+
+
+# -- what the agent console receives ---------------------------------------------------------
+
+
+class RecordingBus:
+    """The product's event bus with a record of every event published to an agent topic
+    (what an agent console subscribed to that conversation receives), with arrival times."""
+
+    def __init__(self, inner: EventBus) -> None:
+        self.inner = inner
+        self._lock = threading.Lock()
+        self.events: dict[str, list[tuple[float, Event]]] = {}
+
+    def publish(self, topic: str, event: Event) -> None:
+        if topic.endswith(":agent"):
+            with self._lock:
+                self.events.setdefault(topic, []).append((time.perf_counter(), event))
+        self.inner.publish(topic, event)
+
+    def subscribe(self, topic: str) -> Any:
+        return self.inner.subscribe(topic)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def of(self, topic: str) -> list[tuple[float, Event]]:
+        with self._lock:
+            return list(self.events.get(topic, []))
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CompanyRun:
+    """One company folder onboarded into ``services`` (a throw-away data dir)."""
+
+    folder: Path
+    cases: CaseFile
+    services: Services
+    clock: list[datetime] = field(default_factory=list)  # one element, shared with the bot's clock
+    tenant_id: str = ""
+    config: TenantConfig | None = None
+    onboarding: dict[str, object] = field(default_factory=dict)
+    bus: RecordingBus | None = None
+
+    @property
+    def conversations(self) -> ConversationService:
+        return ConversationService(self.services)
+
+    def onboard(self) -> None:
+        """Tenant configuration, KB and CRM, through the onboarding API the product uses."""
+        tenant_file = self.folder / "tenant.yaml"
+        kb_dir = self.folder / self.cases.kb_dir
+        if not kb_dir.is_dir():
+            raise CompanyEvalError(f"{kb_dir} is not a folder (cases.yaml kb_dir)")
+        onboarding = Onboarding(self.services)
+        result, ignored = onboarding.apply_file(tenant_file, actor="evals")
+        self.tenant_id = result.tenant_id
+        self.config = TenantRegistry(self.services.store).find(self.tenant_id)
+        report = self.services.kb.load_folder(self.tenant_id, kb_dir, actor="evals")
+        if report.errors:
+            first = next(iter(report.errors.items()))
+            raise CompanyEvalError(f"{len(report.errors)} KB files failed to load, e.g. {first[0]}: {first[1]}")
+        crm: dict[str, object] = {}
+        if self.cases.crm_file:
+            crm_path = self.folder / self.cases.crm_file
+            if not crm_path.is_file():
+                raise CompanyEvalError(f"{crm_path} does not exist (cases.yaml crm_file)")
+            reports = onboarding.import_crm(self.tenant_id, [crm_path], actor="evals")
+            errors = [f"{r.source}#{e.index}: {e.error}" for r in reports for e in r.errors]
+            if errors:
+                raise CompanyEvalError(f"{len(errors)} CRM records failed to import, e.g. {errors[0]}")
+            crm = {"created": sum(r.created for r in reports), "updated": sum(r.updated for r in reports)}
+        self.onboarding = {
+            "tenant": self.tenant_id,
+            "config_fields_ignored": ignored,
+            "kb": {"added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged)},
+            "crm": crm,
+        }
+
+    def sources(self) -> CompanySources:
+        """What the scorer needs: the indexed articles (text, visibility), the CRM records,
+        the configuration text and the product's prompt templates."""
+        texts: dict[str, list[str]] = {}
+        visibility: dict[str, str] = {}
+        for c in sorted(self.services.index.chunks(self.tenant_id), key=lambda c: (c.article_id, c.ordinal)):
+            if c.article_id not in texts:
+                texts[c.article_id] = [c.title]
+            texts[c.article_id].append(f"{c.section}\n{c.text}")
+            visibility[c.article_id] = getattr(c.visibility, "value", str(c.visibility))
+        customers: dict[str, dict[str, Any]] = {}
+        if self.cases.crm_file:
+            for rec in read_records(self.folder / self.cases.crm_file):
+                if isinstance(rec, dict):
+                    rid = next((rec[k] for k in ("id", "customer_id", "external_id") if rec.get(k)), None)
+                    if rid is not None:
+                        customers[str(rid)] = rec
+        import prompts
+
+        templates = Path(prompts.__file__).parent / "templates"
+        return CompanySources(
+            reference_date=self.cases.reference_date,
+            articles={a: "\n".join(t) for a, t in texts.items()},
+            visibility=visibility,
+            customers=customers,
+            global_forbidden=self.cases.global_forbidden,
+            config_text=(self.folder / "tenant.yaml").read_text(encoding="utf-8"),
+            system_texts=[p.read_text(encoding="utf-8") for p in sorted(templates.glob("*.j2"))],
+        )
+
+    # -- bot cases ---------------------------------------------------------------------------
+
+    def _customer(self, customer_id: str | None) -> Principal:
+        return Principal(
+            role=Role.customer,
+            tenant_id=self.tenant_id,
+            customer_id=customer_id,
+            visitor_id=f"eval-{uuid.uuid4().hex[:12]}",
+        )
+
+    def _writes(self, action: str) -> bool | None:
+        for spec in self.config.actions if self.config else []:
+            if spec.name == action:
+                return getattr(spec, "kind", "write") == "write"
+        return None
+
+    def play_bot(self, case: BotCase, *, k: int) -> BotTranscript:
+        t = BotTranscript(case_id=case.id, customer_id=case.customer_id)
+        principal = self._customer(case.customer_id)
+        try:
+            conv = self.conversations.start(principal)
+            handoffs_seen = 0
+            for text in case.turns:
+                started = datetime.now(UTC)
+                t0 = time.perf_counter()
+                result = self.conversations.post_customer_message(principal, conv.id, text)
+                latency = time.perf_counter() - t0
+                turn, handoffs_seen = self._observe(conv.id, text, result, handoffs_seen, started)
+                turn.latency_s = round(latency, 3)
+                t.turns.append(turn)
+            t.retrieved = self._retrieved(conv.id, case.customer_id, k)
+        except Exception as exc:  # noqa: BLE001  (one broken case is reported, the run goes on)
+            t.error = f"{type(exc).__name__}: {exc}"
+        return t
+
+    def _observe(
+        self, conv_id: str, text: str, result: Any, handoffs_seen: int, started: datetime
+    ) -> tuple[BotTurn, int]:
+        replies = list(result.replies)
+        with self.services.store.session(self.tenant_id) as s:
+            metas = []
+            for r in replies:
+                row = s.get(Message, r.id)
+                metas.append(dict(row.meta or {}) if row is not None else {})
+            conv = s.get(Conversation, conv_id)
+            memory = dict(conv.memory or {}) if conv is not None else {}
+            state = conv.state if conv is not None else ""
+            rows = list(
+                s.scalars(select(Handoff).where(Handoff.conversation_id == conv_id).order_by(Handoff.created_at))
+            )
+            new_handoffs = [(h.reason, h.queue, h.priority, dict(h.brief or {})) for h in rows[handoffs_seen:]]
+            audits = [
+                (a.action, a.target, dict(a.detail or {}))
+                for a in s.scalars(
+                    select(AuditEntry).where(AuditEntry.action.like("action.%"), AuditEntry.created_at >= started)
+                )
+                if a.target == conv_id or (a.detail or {}).get("conversation") == conv_id
+            ]
+        meta = metas[-1] if metas else {}
+        citations = [
+            Cited(
+                article_id=str(c.get("article_id", "")),
+                title=str(c.get("title", "")),
+                section=str(c.get("section", "")),
+                visibility=self._visibility(str(c.get("article_id", ""))),
+            )
+            for m in metas
+            for c in m.get("citations", []) or []
+            if isinstance(c, dict)
+        ]
+        handoff = None
+        if new_handoffs:
+            reason, queue, priority, brief = new_handoffs[0]
+            handoff = HandoffSeen(
+                reason=reason, queue=queue, priority=priority, detail=str(brief.get("reason_detail", ""))
+            )
+        turn = BotTurn(
+            customer=text,
+            reply=" ".join(r.text for r in replies).strip(),
+            kind=str(meta.get("kind") or ("handoff" if handoff else ("silent" if not replies else ""))),
+            mode=str(meta.get("mode") or ""),
+            citations=citations,
+            handoff=handoff,
+            action=self._action(meta, memory.get("bot", {}) or {}, audits, state),
+            state=state,
+        )
+        return turn, handoffs_seen + len(new_handoffs)
+
+    def _visibility(self, article_id: str) -> str:
+        if not hasattr(self, "_vis"):
+            self._vis = {
+                c.article_id: getattr(c.visibility, "value", str(c.visibility))
+                for c in self.services.index.chunks(self.tenant_id)
+            }
+        return self._vis.get(article_id, "other")
+
+    def _action(
+        self,
+        meta: dict[str, Any],
+        bot_memory: dict[str, Any],
+        audits: list[tuple[str, str, dict[str, Any]]],
+        state: str,
+    ) -> ActionSeen | None:
+        """The action of this turn from the product's structured output: the reply's
+        ``action`` / ``mode`` (status) / ``action_args``, the pending action kept in the
+        conversation's memory (what the bot waits for, the slots filled so far) and the
+        ``action.*`` audit entries written during the turn."""
+        pending = bot_memory.get("pending") if isinstance(bot_memory.get("pending"), dict) else None
+        name = (
+            meta.get("action")
+            or (pending or {}).get("name")
+            or (pending or {}).get("kind")
+            or (pending or {}).get("action")
+        )
+        if not name and audits:
+            name = audits[0][0].split(".")[1] if audits[0][0].count(".") >= 1 else None
+        if not name:
+            return None
+        name = str(name)
+        args: dict[str, Any] = {}
+        for source in (pending or {}, meta, *(d for _, _, d in audits)):
+            for key in _ARGS_KEYS + ("action_args",):
+                if isinstance(source.get(key), dict):
+                    args.update(source[key])
+        if pending:
+            args.update(
+                {
+                    k: v
+                    for k, v in pending.items()
+                    if k not in _PENDING_META and k not in _ARGS_KEYS and v not in (None, "", [])
+                }
+            )
+        status = str(meta.get("mode") or meta.get("action_status") or "")
+        awaiting = (pending or {}).get("awaiting")
+        if awaiting is None and state == "awaiting_confirmation":
+            awaiting = "confirmation"
+        audit_names = [a for a, _, _ in audits]
+        executed = status in _DONE or any(a.endswith((".done", ".executed", ".ran", ".succeeded")) for a in audit_names)
+        return ActionSeen(
+            name=name,
+            status=status,
+            args=args,
+            awaiting=str(awaiting) if awaiting else None,
+            executed=executed and not awaiting,
+            writes=self._writes(name),
+        )
+
+    def _retrieved(self, conv_id: str, customer_id: str | None, k: int) -> list[str]:
+        with self.services.store.session(self.tenant_id) as s:
+            turns = turns_of(list_messages(s, conv_id))
+        ctx = self.services.context.context(self.tenant_id, turns, customer_id=customer_id, visibilities=PUBLIC, k=k)
+        return [p.article_id for p in ctx.passages]
+
+    # -- copilot cases -------------------------------------------------------------------------
+
+    def play_copilot(self, case: CopilotCase, *, timeout_s: float = 600.0) -> CopilotTranscript:
+        t = CopilotTranscript(
+            case_id=case.id,
+            customer_id=case.customer_id,
+            conversation=[{"role": m.role, "text": m.text} for m in case.conversation],
+        )
+        customer = self._customer(case.customer_id)
+        agent = Principal(role=Role.agent, tenant_id=self.tenant_id, name="evals-agent")
+        try:
+            conv = self.conversations.start(customer)
+            self.conversations.claim(agent, conv.id)
+            last_seq, submitted = 0, 0.0
+            for m in case.conversation:
+                if m.role == "customer":
+                    submitted = time.perf_counter()
+                    result = self.conversations.post_customer_message(customer, conv.id, m.text)
+                    last_seq = result.message.seq
+                else:
+                    self.conversations.agent_reply(agent, conv.id, m.text)
+            if not self.services.live_assist.wait_idle(timeout_s):
+                raise TimeoutError(f"copilot suggestions took over {timeout_s:.0f}s")
+            t.seen = self._console(conv.id, last_seq, submitted)
+        except Exception as exc:  # noqa: BLE001
+            t.error = f"{type(exc).__name__}: {exc}"
+        return t
+
+    def _console(self, conv_id: str, seq: int, submitted: float) -> CopilotSeen | None:
+        assert self.bus is not None
+        events = self.bus.of(agent_topic(self.tenant_id, conv_id))
+        fast = [(at, e) for at, e in events if e.type == "suggestions" and e.data.get("message_seq") == seq]
+        if not fast:
+            return None
+        at, sug = fast[-1]
+        data = sug.data
+        nba = data.get("next_action") or {}
+        guidance = [str(x) for x in [nba.get("guidance"), *(nba.get("details") or [])] if x]
+        replies_ev = [e for _, e in events if e.type == "replies" and e.data.get("message_seq") == seq]
+        replies = [
+            ReplySeen(
+                text=str(r.get("text", "")),
+                citations=[str(c.get("article_id", "")) for c in r.get("citations", []) or [] if isinstance(c, dict)],
+                mode=str(r.get("mode", "")),
+            )
+            for e in replies_ev[-1:]
+            for r in e.data.get("replies", []) or []
+            if isinstance(r, dict)
+        ]
+        return CopilotSeen(
+            articles=[
+                SuggestedArticle(
+                    article_id=str(a.get("article_id", "")),
+                    title=str(a.get("title", "")),
+                    visibility=str(a.get("visibility", "")),
+                    score=float(a.get("score") or 0.0),
+                )
+                for a in data.get("articles", []) or []
+                if isinstance(a, dict)
+            ],
+            next_action=(str(nba.get("key") or nba.get("action")) if (nba.get("key") or nba.get("action")) else None),
+            next_action_detail=dict(nba),
+            replies=replies,
+            guidance=guidance,
+            latency_s=round(at - submitted, 3),
+        )
+
+
+def _progress(console: Any, i: int, n: int, what: str, ok: bool, seconds: float) -> None:
+    typer.echo(f"  [{i}/{n}] {what:<14} {'pass' if ok else 'FAIL'}  {seconds:5.1f}s", file=console)
+
+
+def company_cmd(
+    folder: Path = typer.Argument(..., help="a company folder: cases.yaml, tenant.yaml, kb/, crm.json"),
+    out: Path | None = typer.Option(
+        None, help="report folder (report.json, report.html); default var/evals/company-<name>-<time>"
+    ),
+    case: list[str] = typer.Option([], "--case", help="only this case id (repeatable)"),
+    kind: list[str] = typer.Option([], "--kind", help="only this kind (repeatable; 'copilot' for the copilot cases)"),
+    limit: int | None = typer.Option(None, min=1, help="at most N bot cases and N copilot cases"),
+    copilot: bool = typer.Option(True, "--copilot/--no-copilot", help="play the copilot cases"),
+    keep_data: bool = typer.Option(False, "--keep-data", help="keep the throw-away data dir (its path is printed)"),
+    k: int = typer.Option(5, min=1, help="retrieval cut-off for recall@k / MRR"),
+    fake_models: bool = typer.Option(False, "--fake-models", hidden=True, help="tests: the shipped fake models"),
+) -> None:
+    """Onboard FOLDER into a throw-away data dir, play its cases over the product and score
+    them by the folder's rules. Writes report.json and report.html; exit 2 on a bad folder."""
+    from server.cli.evals import _console, eval_settings  # registered by server.cli.evals
+
+    console = _console()
+    started = datetime.now(UTC)
+    t_start = time.perf_counter()
+    try:
+        cases = load_case_file(folder)
+        bot_cases, cop_cases = cases.select(case or None, kind or None, limit)
+    except SwitchboardError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if not copilot:
+        cop_cases = []
+    tmp = tempfile.mkdtemp(prefix="switchboard-company-")
+    overrides: dict[str, object] = {}
+    if fake_models:
+        overrides = {"chat_backend": "fake", "embedder_backend": "fake", "environment": "test"}
+    clock: list[datetime] = [datetime.now(UTC)]
+    services = Services(eval_settings(Path(tmp), **overrides), clock_override=lambda: clock[0])
+    run = CompanyRun(folder.resolve(), cases, services, clock)
+    try:
+        run.bus = RecordingBus(services.bus)
+        services.__dict__["bus"] = run.bus  # before anything that publishes is built
+        try:
+            run.onboard()
+        except SwitchboardError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        assert run.config is not None
+        moment, open_ = business_clock(run.config, cases.reference_date)
+        clock[0] = moment
+        if not open_:
+            typer.echo(
+                f"warning: {run.tenant_id} is closed on {cases.reference_date}; handoffs are after-hours", file=console
+            )
+        src = run.sources()
+        typer.echo(
+            f"{run.tenant_id}: {len(src.articles)} articles, {len(src.customers)} customers; "
+            f"{len(bot_cases)} bot + {len(cop_cases)} copilot cases; clock {moment.isoformat()}",
+            file=console,
+        )
+        bot_verdicts = []
+        for i, c in enumerate(bot_cases, start=1):
+            t0 = time.perf_counter()
+            v = score_bot(c, run.play_bot(c, k=k), src, k=k)
+            bot_verdicts.append(v)
+            _progress(console, i, len(bot_cases), c.id, v.passed, time.perf_counter() - t0)
+        cop_verdicts = []
+        for i, cc in enumerate(cop_cases, start=1):
+            t0 = time.perf_counter()
+            cv = score_copilot(cc, run.play_copilot(cc), src)
+            cop_verdicts.append(cv)
+            _progress(console, i, len(cop_cases), cc.id, cv.passed, time.perf_counter() - t0)
+        metrics, support, counts = compute_metrics(bot_verdicts, cop_verdicts, k=k)
+        report = CompanyReport(
+            company=cases.company or run.tenant_id,
+            folder=str(run.folder),
+            tenant_id=run.tenant_id,
+            command=" ".join(["switchboard", "evals", "company", *map(shlex.quote, sys.argv[3:])]),
+            started_at=started,
+            seconds=round(time.perf_counter() - t_start, 1),
+            reference_date=cases.reference_date.isoformat(),
+            clock=moment.isoformat(),
+            pipeline={**services.describe(), "retrieval_k": k},
+            onboarding=run.onboarding,
+            metrics=metrics,
+            support=support,
+            counts=counts,
+            bot=bot_verdicts,
+            copilot=cop_verdicts,
+        )
+        target = out or Path("var") / "evals" / f"company-{run.tenant_id}-{started.strftime('%Y%m%d-%H%M%S')}"
+        path = report.save(target)
+        html = render_html(report, target / "report.html")
+        typer.echo(metrics_table(report), file=console)
+        typer.echo(
+            f"{len(bot_verdicts)} bot + {len(cop_verdicts)} copilot cases in {report.seconds:.0f}s", file=console
+        )
+        typer.echo(f"report: {path}\nhtml:   {html}", file=console)
+        if keep_data:
+            typer.echo(f"data:   {tmp}", file=console)
+        console.flush()
+    finally:
+        services.close()
+        if not keep_data:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
