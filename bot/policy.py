@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.actions import ActionKind, ActionOutcome, ActionRunner, PendingAction
+from bot.actions import ActionContext, ActionOutcome, ActionRunner, is_request
 from bot.answer import Answer, GroundedAnswerer
 from bot.brief import build_brief
 from bot.catalog import IntentCatalog
@@ -28,6 +28,7 @@ from bot.state import BotMemory, BotState, TurnKind
 from bot.tenant import TenantPolicy, load_policy
 from bot.triggers import RepetitionDetector, explicit_request, frustrated, sensitive_topic, sentiment
 from core.models.embed import Embedder
+from core.tenancy.actions import ActionSpec
 from core.types import Author, Citation, HandoffReason, Turn
 from knowledge.context import PUBLIC, ContextBuilder
 from knowledge.rewrite import needs_context, rewrite_query
@@ -37,18 +38,17 @@ __all__ = ["Bot", "BotMemory", "BotReply", "BotState", "TurnKind"]
 
 _YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|go ahead|do it|confirm\w*|correct|y|ja)\b", re.I)
 _NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel that|never ?mind|stop|n)\b", re.I)
-_ORDINAL = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1}
-_ADDRESS = re.compile(r"\d")
-# "How long do I have to return an item?" is a policy question; "return my pillows" is a request.
-_PERSONAL = re.compile(
-    r"\b(my|mine|ORD-?\s?\d+|I (?:want|would like|'d like|need|wish) to)\b"
-    r"|^\s*(?:please\s+)?(?:cancel|return|change|start|track)\b",
-    re.I,
-)
 
 
-def _personal(text: str) -> bool:
-    return bool(_PERSONAL.search(text))
+def _actions(policy: TenantPolicy) -> list[ActionSpec]:
+    return list(policy.config.actions) if policy.config is not None else []
+
+
+def _personal(t: _Turn, spec: ActionSpec) -> bool:
+    """The message asks us to run ``spec`` (a request, not a question about it; see
+    ``bot.actions.request``). The first words of the tenant's action names count as verbs."""
+    verbs = {a.name.split("_", 1)[0] for a in _actions(t.policy)}
+    return is_request(t.last, read=spec.kind == "read", verbs=verbs)
 
 
 @dataclass
@@ -62,6 +62,7 @@ class BotReply:
     state: BotState = BotState.answering
     intent: str | None = None
     action: str | None = None
+    action_call: dict[str, object] | None = None  # ActionOutcome.meta(): name, status, args, awaiting, executed
 
 
 @dataclass
@@ -163,9 +164,9 @@ class Bot:
         sure = prediction is not None and prediction.confidence >= self.smalltalk_confidence
         if (intent in SMALLTALK and sure) or (intent == "deny" and memory.offered_human):
             return self._smalltalk(t, intent or "")
-        action = self.router.action(intent)
-        if action is not None and customer_id and _personal(last):
-            return self._start_action(t, action)
+        spec = self._requested_action(t)
+        if spec is not None:
+            return self._start_action(t, spec)
         return self._answer(t, on_token, clarify=was is not BotState.clarifying)
 
     # -- steps ---------------------------------------------------------------------------
@@ -213,95 +214,51 @@ class Bot:
 
     # -- actions -------------------------------------------------------------------------
 
-    def _outcome(self, t: _Turn, out: ActionOutcome, kind: ActionKind) -> BotReply:
+    def _requested_action(self, t: _Turn) -> ActionSpec | None:
+        """The tenant's action the customer asks for: the intent classifier names it (an
+        action's examples are trained as intents) and the message is a request."""
+        if t.prediction is None or t.prediction.intent is None:
+            return None
+        spec = next((a for a in _actions(t.policy) if a.name == t.prediction.intent), None)
+        return spec if spec is not None and _personal(t, spec) else None
+
+    def _action_context(self, t: _Turn) -> ActionContext:
+        tz = t.policy.config.timezone if t.policy.config is not None else "UTC"
+        return ActionContext(t.tenant_id, t.customer_id, t.conversation_id, t.now, tz)
+
+    def _outcome(self, t: _Turn, out: ActionOutcome) -> BotReply:
         mem = t.memory
-        mem.note(f"action {kind.value}: {out.status}" + (f" ({out.order_id})" if out.order_id else ""))
+        mem.note(f"action {out.action}: {out.status}" + (f" ({out.target})" if out.target else ""))
         mem.pending = out.pending
         if out.pending is not None:
             mem.move(BotState.awaiting_confirmation)
         elif mem.state is BotState.awaiting_confirmation:
             mem.move(BotState.answering)
-        return self._reply(t, out.text, TurnKind.act, action=kind.value, mode=out.status)
-
-    def _start_action(self, t: _Turn, kind: ActionKind) -> BotReply:
-        assert t.customer_id is not None
-        order, asked = self.actions.choose(kind, t.tenant_id, t.customer_id, t.last, t.now, t.conversation_id)
-        if asked is not None or order is None:
-            return self._outcome(t, asked or ActionOutcome("I can't find that order.", "no_orders"), kind)
-        if kind is ActionKind.order_status:
-            return self._outcome(
-                t, self.actions.order_status(t.tenant_id, t.customer_id, order, t.conversation_id), kind
+        if out.failure is not None:
+            args = ", ".join(f"{k}={v}" for k, v in out.args.items())
+            detail = f"action {out.action} failed ({out.failure.kind}): {out.failure.detail}" + (
+                f"; parameters: {args}" if args else ""
             )
-        out = self.actions.propose(kind, t.tenant_id, t.customer_id, order, t.now, conversation_id=t.conversation_id)
-        return self._outcome(t, out, kind)
+            self._handoff(t, HandoffReason.action_failed, detail, message=out.text)
+        return self._reply(t, out.text, TurnKind.act, action=out.action, mode=out.status, action_call=out.meta())
+
+    def _start_action(self, t: _Turn, spec: ActionSpec) -> BotReply:
+        return self._outcome(t, self.actions.start(self._action_context(t), spec, t.last))
 
     def _continue_action(self, t: _Turn) -> BotReply | None:
         """The customer answers our question about a pending action; None: they moved on."""
         mem, pending = t.memory, t.memory.pending
-        assert pending is not None and t.customer_id is not None
-        if pending.awaiting == "confirmation":
-            if _is_yes(t.last, t.prediction):
-                out = self.actions.execute(pending, t.tenant_id, t.customer_id, t.now, t.conversation_id)
-                return self._outcome(t, out, pending.kind)
-            if _is_no(t.last, t.prediction):
-                return self._outcome(
-                    t, self.actions.decline(pending, t.tenant_id, t.customer_id, t.conversation_id), pending.kind
-                )
-        elif pending.awaiting == "order":
-            chosen = self._chosen_order(t.last, pending)
-            if chosen is not None:
-                order, _ = self.actions.choose(
-                    pending.kind, t.tenant_id, t.customer_id, chosen, t.now, t.conversation_id
-                )
-                if order is not None:
-                    mem.pending = None
-                    mem.move(BotState.answering)
-                    return self._act_on(t, pending.kind, order.external_id)
-        elif pending.awaiting == "address":
-            if _is_no(t.last, t.prediction):
-                return self._outcome(
-                    t, self.actions.decline(pending, t.tenant_id, t.customer_id, t.conversation_id), pending.kind
-                )
-            if _ADDRESS.search(t.last) and len(t.last.split()) >= 3:
-                order, _ = self.actions.choose(
-                    pending.kind, t.tenant_id, t.customer_id, pending.order_id or "", t.now, t.conversation_id
-                )
-                if order is not None:
-                    out = self.actions.propose(
-                        pending.kind,
-                        t.tenant_id,
-                        t.customer_id,
-                        order,
-                        t.now,
-                        new_address=t.last.strip(),
-                        conversation_id=t.conversation_id,
-                    )
-                    return self._outcome(t, out, pending.kind)
+        assert pending is not None
+        spec = next((a for a in _actions(t.policy) if a.name == pending.action), None)
+        out = None
+        if spec is not None:
+            yes, no = _is_yes(t.last, t.prediction), _is_no(t.last, t.prediction)
+            out = self.actions.resume(self._action_context(t), spec, pending, t.last, yes=yes, no=no)
+        if out is not None:
+            return self._outcome(t, out)
         mem.pending = None
-        mem.note(f"action {pending.kind.value}: dropped (customer moved on)")
+        mem.note(f"action {pending.action}: dropped (customer moved on)")
         return None
-
-    @staticmethod
-    def _chosen_order(text: str, pending: PendingAction) -> str | None:
-        for word, idx in _ORDINAL.items():
-            if re.search(rf"\b{word}\b", text, re.I) and pending.candidates:
-                return pending.candidates[idx] if idx < len(pending.candidates) else None
-        return text if text.strip() else None
-
-    def _act_on(self, t: _Turn, kind: ActionKind, selector: str) -> BotReply:
-        assert t.customer_id is not None
-        order, asked = self.actions.choose(kind, t.tenant_id, t.customer_id, selector, t.now, t.conversation_id)
-        if order is None:
-            return self._outcome(t, asked or ActionOutcome("I can't find that order.", "no_orders"), kind)
-        if kind is ActionKind.order_status:
-            return self._outcome(
-                t, self.actions.order_status(t.tenant_id, t.customer_id, order, t.conversation_id), kind
-            )
-        return self._outcome(
-            t,
-            self.actions.propose(kind, t.tenant_id, t.customer_id, order, t.now, conversation_id=t.conversation_id),
-            kind,
-        )
 
     # -- grounded answers ----------------------------------------------------------------
 
@@ -356,7 +313,7 @@ class Bot:
 
     # -- handoff -------------------------------------------------------------------------
 
-    def _handoff(self, t: _Turn, reason: HandoffReason, detail: str) -> None:
+    def _handoff(self, t: _Turn, reason: HandoffReason, detail: str, *, message: str | None = None) -> None:
         mem, policy = t.memory, t.policy
         original = reason
         facts = self.context.facts(t.tenant_id, t.customer_id)
@@ -390,6 +347,6 @@ class Bot:
             brief = brief.model_copy(update={"reason_detail": f"{detail}; ticket {ticket}"})
             message = after_hours(ticket, policy.hours.next_opening(t.now))
         else:
-            message = HANDOFF[reason] + SEE_ALL
+            message = message or HANDOFF[reason] + SEE_ALL
         mem.handed_off()
         raise HandoffRequired(brief, message)

@@ -1,11 +1,11 @@
-"""Intent → handoff queue, action and priority (queues follow the tenant's escalation matrix)."""
+"""Intent → handoff queue and priority (queues follow the tenant's escalation matrix). Which
+self-service action a message asks for is the tenant's configuration (``bot.actions``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from bot.actions import ActionKind
 from bot.intents import IntentPrediction
 from core.types import CustomerFacts, HandoffReason
 
@@ -40,13 +40,6 @@ KEYWORD_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("technical_problem", re.compile(r"\b(app|sync\w*|bluetooth|password|sign in|log ?in|battery|heat\w*)\b", re.I)),
 )
 
-DEFAULT_ACTIONS: dict[str, ActionKind] = {
-    "order_status": ActionKind.order_status,
-    "start_return": ActionKind.start_return,
-    "change_address": ActionKind.change_address,
-    "cancel_order": ActionKind.cancel_order,
-}
-
 # Reasons that route by their nature, not by the topic.
 _REASON_QUEUE = {
     HandoffReason.sensitive_topic: "trust_safety",
@@ -59,7 +52,6 @@ _HIGH = {HandoffReason.sensitive_topic, HandoffReason.frustration, HandoffReason
 @dataclass(frozen=True)
 class Router:
     queues: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_QUEUES))
-    actions: dict[str, ActionKind] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
     default_queue: str = "general"
     topic_min_prob: float = 0.2
 
@@ -93,6 +85,3 @@ class Router:
         if reason in _HIGH or (customer is not None and customer.tier.lower() == "plus"):
             return "high"
         return "normal"
-
-    def action(self, intent: str | None) -> ActionKind | None:
-        return self.actions.get(intent or "")

@@ -68,8 +68,18 @@ class ActionParameter(_Strict):
 
 
 class HttpExecutor(_Strict):
-    """Calls the company's API. ``url`` and ``body`` values may use ``{param}`` and
-    ``{customer_id}``; header values ``${ENV_NAME}`` (secrets never in the file)."""
+    """Calls the company's API (``bot.actions.executors.http``).
+
+    - ``url`` may use ``{param}`` and ``{customer_id}`` (URL-quoted);
+    - ``headers`` values may use ``${ENV_NAME}``: secrets come from the environment, never the file;
+    - ``body`` is a JSON template: a string that is exactly ``"{name}"`` becomes the typed value
+      (``{params}`` = every parameter, ``{customer_id}``, ``{idempotency_key}``), other strings
+      are formatted; without a body, POST/PUT/PATCH send the parameters plus ``customer_id`` and
+      GET/DELETE send the parameters the URL does not use as query parameters;
+    - every write sends an ``Idempotency-Key`` header (the same key when a yes is delivered twice);
+    - ``result_path`` (dotted, e.g. ``data.balance``) picks the part of the JSON response that
+      the reply template sees as ``{result...}``.
+    """
 
     type: Literal["http"] = "http"
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
@@ -88,7 +98,9 @@ class McpExecutor(_Strict):
     url: str | None = None
     command: list[str] | None = None
     env: dict[str, str] = Field(default_factory=dict)  # values may be ${ENV_NAME}
+    arguments: dict[str, Any] | None = None  # a template like HttpExecutor.body; default: the parameters
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 10.0
+    result_path: str | None = None
 
     @model_validator(mode="after")
     def _one_transport(self) -> McpExecutor:

@@ -84,6 +84,8 @@ def test_a_policy_question_is_answered_from_the_kb_not_acted_on(demo_services: S
 
 
 def test_anonymous_visitors_get_no_order_actions(demo_services: Services) -> None:
+    """A signed-in-only action refuses an anonymous visitor with a sign-in hint; nothing runs."""
     reply = Chat(demo_services.bot, None).say("where is my order?")
-    assert reply is not None and reply.kind != "act"
-    assert not _audit(demo_services, "action.")
+    assert reply is not None and "sign in" in reply.text and "ORD-" not in reply.text
+    assert reply.action_call is not None and reply.action_call["status"] == "refused"
+    assert [a.action for a in _audit(demo_services, "action.")] == ["action.order_status.refused"]

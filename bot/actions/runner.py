@@ -1,0 +1,650 @@
+"""The spec-driven action runner: slots over turns, confirm before a write, run it once.
+
+One action goes through these steps (its state, ``PendingAction``, lives in the
+conversation's memory in the Store between turns, so a restart loses nothing):
+
+1. **start** — refuse an anonymous visitor a signed-in-only action (with a sign-in hint);
+   read what the request already says (numbers, dates, choices, ids of the customer's own
+   records) and apply defaults ("today");
+2. **ask** — the first missing required parameter, one at a time, with the configured
+   question; an invalid answer is re-asked with what was wrong (at most ``max_reasks``
+   times); "cancel" / "no" stops; a message that is no answer at all ends the action;
+3. **propose** (writes) — a confirmation showing every parameter; the proposal gets its
+   idempotency key;
+4. **execute** — on an explicit yes (reads at once): the executor is called with the key; the
+   result is recorded under the key, so a yes delivered twice runs the write once and
+   repeats the first answer.
+
+Every proposal, call, result, refusal and failure is audited (``action.<name>.proposed``,
+``.call``, ``action.<name>``, ``.refused``, ``.failed``, ``.declined``) with the parameters
+passed through the redactor. The customer is always the session's (``customer_id``); text in
+the KB or CRM never reaches this module — only the customer's own messages do.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+
+from bot.actions.choices import Choice, infer_record_path, narrow, pick_ordinal, record_choices
+from bot.actions.errors import ActionFailed, ActionRefused
+from bot.actions.executors.base import ActionCall, ActionResult, RemoteExecutor
+from bot.actions.executors.builtin import BUILTINS
+from bot.actions.executors.http import HttpActionExecutor
+from bot.actions.executors.mcp import McpActionExecutor
+from bot.actions.render import YES_NO, confirmation_text, result_text
+from bot.actions.values import SlotValue, check_value, default_value, find_value, human, read_answer, words_of
+from core.db.conversations import audit
+from core.db.schema import AuditEntry, Customer, Ticket
+from core.db.store import Store
+from core.tenancy.actions import ActionParameter, ActionSpec, BuiltinExecutor
+
+__all__ = ["ActionContext", "ActionOutcome", "ActionRunner", "PendingAction", "PendingChoice", "Status"]
+
+log = logging.getLogger("switchboard.bot.actions")
+
+Status = Literal["asked", "proposed", "executed", "failed", "refused", "declined", "cancelled"]
+_LEDGER = "idempotency.action"
+_CANCEL = ("cancel", "stop", "never mind", "nevermind", "forget it", "no", "nope", "don't", "do not")
+
+
+class PendingChoice(BaseModel):
+    value: str
+    label: str
+    words: list[str] = Field(default_factory=list)
+    eligible: bool = True
+
+
+class PendingAction(BaseModel):
+    """An action waiting for the customer: a parameter (``slot``), a pick among their records
+    (``choice``) or the yes to a write (``confirmation``, with its idempotency ``key``)."""
+
+    action: str
+    args: dict[str, SlotValue | None] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(default_factory=dict)
+    awaiting: Literal["slot", "choice", "confirmation"] = "slot"
+    slot: str | None = None
+    choices: list[PendingChoice] = Field(default_factory=list)
+    reasks: int = 0
+    key: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy(cls, data: Any) -> Any:
+        """Memory written before actions were configurable: ``{kind, order_id, awaiting}``."""
+        if isinstance(data, dict) and "kind" in data and "action" not in data:
+            args = {"order_id": data.get("order_id")}
+            if data.get("new_address"):
+                args["new_address"] = data["new_address"]
+            awaiting = {"order": "choice", "address": "slot"}.get(str(data.get("awaiting")), "confirmation")
+            return {
+                "action": data["kind"],
+                "args": args,
+                "awaiting": awaiting,
+                "slot": "new_address" if awaiting == "slot" else None,
+                "key": secrets.token_hex(12) if awaiting == "confirmation" else None,
+            }
+        return data
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """Who and when: the session's customer (None: anonymous), the conversation, the time and
+    the tenant's timezone (dates such as "today" are the tenant's)."""
+
+    tenant_id: str
+    customer_id: str | None
+    conversation_id: str
+    now: datetime
+    timezone: str = "UTC"
+
+    @property
+    def today(self) -> date:
+        try:
+            return self.now.astimezone(ZoneInfo(self.timezone)).date()
+        except (ZoneInfoNotFoundError, ValueError):
+            return self.now.date()
+
+
+@dataclass
+class ActionOutcome:
+    """What one turn of an action produced. ``meta()`` is what the bot message carries for
+    the agent console and scorers: name, status, args, awaiting, executed, writes."""
+
+    action: str
+    status: Status
+    text: str
+    args: dict[str, SlotValue | None] = field(default_factory=dict)
+    writes: bool = False
+    pending: PendingAction | None = None
+    missing: list[str] = field(default_factory=list)
+    result: Any = None
+    failure: ActionFailed | None = None
+    target: str = ""
+    replayed: bool = False
+
+    @property
+    def awaiting(self) -> str | None:
+        if self.pending is None:
+            return None
+        if self.pending.awaiting == "confirmation":
+            return "confirmation"
+        return self.pending.slot
+
+    def meta(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.action,
+            "status": self.status,
+            "args": dict(self.args),
+            "awaiting": self.awaiting,
+            "executed": self.status == "executed",
+            "writes": self.writes,
+        }
+        if self.missing:
+            out["missing"] = list(self.missing)
+        if self.status == "executed" and self.result is not None:
+            out["result"] = self.result
+        if self.failure is not None:
+            out["failure"] = self.failure.kind
+        return out
+
+
+def _is_cancel(text: str) -> bool:
+    low = " ".join(text.lower().split()).strip(" .!")
+    return any(low == c or low.startswith(c + " ") or low.startswith(c + ",") for c in _CANCEL)
+
+
+def _looks_like_answer(text: str) -> bool:
+    """Short and not a new question: an answer to ours rather than a change of subject."""
+    return len(text.split()) <= 12 and "?" not in text
+
+
+class ActionRunner:
+    """Runs the tenant's declared actions. ``executors``: backends by executor type (``http``,
+    ``mcp``; tests inject transports); ``redact``: applied to every string parameter before
+    it is audited (default: the project's PII redactor)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        executors: Mapping[str, RemoteExecutor] | None = None,
+        redact: Callable[[str], str] | None = None,
+        actor: str = "bot",
+        max_reasks: int = 2,
+    ) -> None:
+        self.store = store
+        self.actor = actor
+        self.max_reasks = max_reasks
+        self.executors: dict[str, RemoteExecutor] = {"http": HttpActionExecutor(), "mcp": McpActionExecutor()}
+        self.executors.update(executors or {})
+        self._redact = redact
+
+    # -- audit and ledger ------------------------------------------------------------------
+
+    def redact(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if self._redact is None:
+                from core.redaction import redact
+
+                self._redact = redact
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {k: self.redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact(v) for v in value]
+        return value
+
+    def _audit(self, ctx: ActionContext, action: str, target: str = "", **detail: Any) -> None:
+        with self.store.session(ctx.tenant_id) as s:
+            self._audit_in(s, ctx, action, target, **detail)
+
+    def _audit_in(self, s: Any, ctx: ActionContext, action: str, target: str = "", **detail: Any) -> None:
+        actor = f"{self.actor}:{ctx.customer_id or 'anonymous'}"
+        audit(
+            s,
+            actor,
+            action,
+            target,
+            customer_id=ctx.customer_id,
+            conversation=ctx.conversation_id,
+            **self.redact(detail),
+        )
+
+    @staticmethod
+    def _ledger(s: Any, key: str) -> dict[str, Any] | None:
+        row = s.scalars(select(AuditEntry).where(AuditEntry.action == _LEDGER, AuditEntry.target == key)).first()
+        return dict(row.detail) if row is not None else None
+
+    # -- the customer's records ----------------------------------------------------------
+
+    def _record(self, ctx: ActionContext) -> dict[str, Any]:
+        if not ctx.customer_id:
+            return {}
+        with self.store.session(ctx.tenant_id) as s:
+            c = s.scalars(select(Customer).where(Customer.external_id == ctx.customer_id)).first()
+            if c is None:
+                return {}
+            return {**(c.attributes or {}), "name": c.name, "email": c.email, "phone": c.phone, "address": c.address}
+
+    def _choices(self, ctx: ActionContext, spec: ActionSpec, p: ActionParameter) -> list[Choice]:
+        if not ctx.customer_id:
+            return []
+        cfg = spec.executor
+        if isinstance(cfg, BuiltinExecutor) and cfg.name in BUILTINS:
+            with self.store.session(ctx.tenant_id) as s:
+                return BUILTINS[cfg.name].choices(s, ctx.customer_id, cfg.options, ctx.now)
+        record = self._record(ctx)
+        path = p.record_path or infer_record_path(p.name, record)
+        return record_choices(record, path) if path else []
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def start(self, ctx: ActionContext, spec: ActionSpec, text: str) -> ActionOutcome:
+        """A new request for ``spec`` in the customer's message ``text``."""
+        if spec.signed_in_only and not ctx.customer_id:
+            self._audit(ctx, f"action.{spec.name}.refused", why="signed-in only; the visitor is anonymous")
+            return ActionOutcome(
+                spec.name,
+                "refused",
+                f"I can only help with that ({human(spec.name)}) once you're signed in — please sign in to your "
+                "account and ask me again.",
+                writes=spec.kind == "write",
+            )
+        pending = PendingAction(action=spec.name)
+        problem: tuple[ActionParameter, str] | None = None
+        for p in spec.parameters:
+            if p.source == "session":
+                pending.args[p.name] = ctx.customer_id
+            elif p.source == "customer":
+                r = find_value(p, text, ctx.today)
+                if r.value is not None:
+                    pending.args[p.name] = r.value
+                    if r.problem and problem is None:
+                        problem = (p, r.problem)
+        if problem is not None:
+            pending.args[problem[0].name] = None
+            return self._ask(ctx, spec, pending, problem[0], problem[1])
+        return self._advance(ctx, spec, pending, text)
+
+    def _advance(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, text: str) -> ActionOutcome:
+        """Fill what can be filled; ask for the next missing parameter; else propose or run."""
+        for p in spec.parameters:
+            if pending.args.get(p.name) is not None:
+                continue
+            if p.source == "record":
+                out = self._fill_record(ctx, spec, pending, p, text)
+                if out is not None:
+                    return out
+                continue
+            default = default_value(p, ctx.today)
+            if default is not None:
+                pending.args[p.name] = default
+                continue
+            if not p.required:
+                pending.args.setdefault(p.name, None)
+                continue
+            return self._ask(ctx, spec, pending, p)
+        if spec.needs_confirmation:
+            return self._propose(ctx, spec, pending)
+        return self.execute(ctx, spec, pending)
+
+    def _ask(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, p: ActionParameter, problem: str = ""
+    ) -> ActionOutcome:
+        pending.awaiting, pending.slot, pending.choices = "slot", p.name, []
+        question = p.ask or _default_question(p)
+        missing = [q.name for q in spec.parameters if q.required and pending.args.get(q.name) is None]
+        args = {q.name: pending.args.get(q.name) for q in spec.parameters}
+        return ActionOutcome(
+            spec.name, "asked", f"{problem} {question}".strip(), args, spec.kind == "write", pending, missing
+        )
+
+    def _fill_record(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, p: ActionParameter, text: str
+    ) -> ActionOutcome | None:
+        """Pick the customer's record for ``p``; None when it is filled, else the outcome that
+        asks which one or says why not."""
+        choices = self._choices(ctx, spec, p)
+        if not choices:
+            return self._refuse(ctx, spec, pending, f"I can't find any {human(p.name)} on your account for that.")
+        ignore = words_of(human(spec.name)) | words_of(human(p.name))
+        found = narrow(choices, text, ignore)
+        if found.unknown_id:
+            return self._refuse(ctx, spec, pending, "I can't find that on your account.")
+        pool = found.pool or [c for c in choices if c.eligible]
+        if not pool and spec.kind == "read":
+            pool = choices[:1]  # nothing current: the most recent one
+        if len(pool) == 1:
+            chosen = pool[0]
+            if not chosen.eligible and spec.kind == "write":
+                return self._not_eligible(ctx, spec, pending, chosen.label, chosen.value)
+            pending.args[p.name], pending.labels[p.name] = chosen.value, chosen.label
+            return None
+        if not pool:
+            return self._not_eligible(ctx, spec, pending, f"any of your {human(p.name)}s", "")
+        listed = pool[:3]
+        pending.awaiting, pending.slot, pending.choices = (
+            "choice",
+            p.name,
+            [PendingChoice(value=c.value, label=c.label, words=sorted(c.words), eligible=c.eligible) for c in listed],
+        )
+        options = ", ".join(c.label for c in listed[:-1]) + f" or {listed[-1].label}"
+        args = {q.name: pending.args.get(q.name) for q in spec.parameters}
+        return ActionOutcome(
+            spec.name, "asked", f"Which one do you mean: {options}?", args, spec.kind == "write", pending, [p.name]
+        )
+
+    def _not_eligible(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, what: str, target: str
+    ) -> ActionOutcome:
+        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
+        from bot.actions.render import fill
+
+        rule = fill(spec.eligibility, options).rstrip(".") if spec.eligibility else "that isn't possible"
+        text = f"I can't do that for {what} in the chat: {rule}. Would you like me to connect you with a person?"
+        return self._refuse(ctx, spec, pending, text, target)
+
+    def _refuse(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, text: str, target: str = ""
+    ) -> ActionOutcome:
+        self._audit(ctx, f"action.{spec.name}.refused", target, args=dict(pending.args), why=text)
+        return ActionOutcome(spec.name, "refused", text, dict(pending.args), spec.kind == "write", target=target)
+
+    def _propose(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
+        pending.awaiting, pending.slot, pending.choices = "confirmation", None, []
+        pending.key = pending.key or f"{ctx.conversation_id or 'conv'}:{spec.name}:{secrets.token_hex(8)}"
+        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
+        text = confirmation_text(spec, pending.args, pending.labels, options)
+        target = next(
+            (str(pending.args[p.name]) for p in spec.parameters if p.source == "record" and pending.args.get(p.name)),
+            "",
+        )
+        self._audit(ctx, f"action.{spec.name}.proposed", target, args=dict(pending.args), idempotency_key=pending.key)
+        return ActionOutcome(spec.name, "proposed", text, dict(pending.args), True, pending, target=target)
+
+    def resume(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, text: str, *, yes: bool, no: bool
+    ) -> ActionOutcome | None:
+        """The customer's next message while ``pending`` waits; None when it is not an answer
+        (the customer moved on — the action is dropped and the message handled as new)."""
+        if pending.awaiting == "confirmation":
+            changed = self._changes(ctx, spec, pending, text)
+            if changed:
+                return self._propose(ctx, spec, pending)
+            if yes:
+                return self.execute(ctx, spec, pending)
+            if no:
+                return self.decline(ctx, spec, pending)
+            return None
+        p = spec_param(spec, pending.slot or "")
+        if p is None:
+            return None
+        if _is_cancel(text):
+            return self.decline(ctx, spec, pending)
+        if pending.awaiting == "choice":
+            listed = [Choice(c.value, c.label, frozenset(c.words), c.eligible) for c in pending.choices]
+            chosen = pick_ordinal(text, listed)
+            if chosen is None:
+                found = narrow(listed, text, words_of(human(spec.name)) | words_of(human(p.name)))
+                chosen = found.pool[0] if len(found.pool) == 1 else None
+            if chosen is None:
+                return self._reask(ctx, spec, pending, p, text, "Please pick one of those.")
+            if not chosen.eligible and spec.kind == "write":
+                return self._not_eligible(ctx, spec, pending, chosen.label, chosen.value)
+            pending.args[p.name], pending.labels[p.name] = chosen.value, chosen.label
+            pending.reasks = 0
+            return self._advance(ctx, spec, pending, "")
+        r = read_answer(p, text, ctx.today)
+        if r.ok:
+            pending.args[p.name] = r.value
+            pending.reasks = 0
+            return self._advance(ctx, spec, pending, "")
+        return self._reask(ctx, spec, pending, p, text, r.problem)
+
+    def _reask(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, p: ActionParameter, text: str, problem: str
+    ) -> ActionOutcome | None:
+        if not _looks_like_answer(text):
+            return None
+        pending.reasks += 1
+        if pending.reasks > self.max_reasks:
+            self._audit(ctx, f"action.{spec.name}.cancelled", why=f"no valid {p.name} after {pending.reasks} tries")
+            return ActionOutcome(
+                spec.name,
+                "cancelled",
+                f"I still don't have a valid {human(p.name)}, so I've left it there and nothing was changed. "
+                "Would you like me to connect you with a person?",
+                dict(pending.args),
+                spec.kind == "write",
+            )
+        if pending.awaiting == "choice":
+            listed = ", ".join(c.label for c in pending.choices)
+            args = {q.name: pending.args.get(q.name) for q in spec.parameters}
+            return ActionOutcome(
+                spec.name,
+                "asked",
+                f"{problem} Which one do you mean: {listed}?",
+                args,
+                spec.kind == "write",
+                pending,
+                [p.name],
+            )
+        return self._ask(ctx, spec, pending, p, problem)
+
+    def _changes(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, text: str) -> bool:
+        """A new value for a parameter while we wait for the yes ("make it 8 months")."""
+        changed = False
+        for p in spec.parameters:
+            if p.source != "customer" or p.type == "string":
+                continue
+            r = find_value(p, text, ctx.today)
+            if r.value is not None and not r.problem and r.value != pending.args.get(p.name):
+                if p.type == "date" and not any(ch.isdigit() for ch in text) and pending.args.get(p.name):
+                    continue  # "yes, today" restates the date
+                pending.args[p.name] = r.value
+                changed = True
+        if changed:
+            pending.key = None  # another proposal, another key
+        return changed
+
+    def decline(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
+        self._audit(ctx, f"action.{spec.name}.declined", args=dict(pending.args))
+        return ActionOutcome(
+            spec.name,
+            "declined",
+            "OK, I haven't changed anything. Is there anything else I can help with?",
+            dict(pending.args),
+            spec.kind == "write",
+        )
+
+    # -- running it ----------------------------------------------------------------------
+
+    def execute(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
+        """Run the action now (a read, or a write after its yes). A write whose key already ran
+        returns that first outcome again without calling anything."""
+        for p in spec.parameters:
+            value = pending.args.get(p.name)
+            problem = check_value(p, value, ctx.today) if value is not None else ""
+            if problem:
+                pending.args[p.name] = None
+                return self._ask(ctx, spec, pending, p, problem)
+        writes = spec.kind == "write"
+        key = pending.key if writes else None
+        call = ActionCall(ctx.tenant_id, spec, dict(pending.args), ctx.customer_id, ctx.conversation_id, ctx.now, key)
+        cfg = spec.executor
+        target = next(
+            (str(pending.args[p.name]) for p in spec.parameters if p.source == "record" and pending.args.get(p.name)),
+            "",
+        )
+        if cfg is None:
+            return self._failed(
+                ctx, spec, call, ActionFailed("unconfigured", f"action {spec.name!r} declares no executor")
+            )
+        if isinstance(cfg, BuiltinExecutor):
+            builtin = BUILTINS.get(cfg.name)
+            if builtin is None:
+                return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no builtin action {cfg.name!r}"))
+            with self.store.session(ctx.tenant_id) as s:
+                if key and (prev := self._ledger(s, key)) is not None:
+                    return self._replay(spec, call, prev)
+                try:
+                    result = builtin.run(s, call, target, cfg.options)
+                except ActionRefused as refused:
+                    s.rollback()
+                    label = pending.labels.get(
+                        next((p.name for p in spec.parameters if p.source == "record"), ""), target
+                    )
+                    return (
+                        self._not_eligible(ctx, spec, pending, label or target, refused.target)
+                        if not refused.text
+                        else self._refuse(ctx, spec, pending, refused.text, refused.target)
+                    )
+                return self._done(ctx, spec, call, pending, result, session=s)
+        executor = self.executors.get(cfg.type)
+        if executor is None:
+            return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no {cfg.type} executor"))
+        with self.store.session(ctx.tenant_id) as s:
+            if key and (prev := self._ledger(s, key)) is not None:
+                return self._replay(spec, call, prev)
+            self._audit_in(
+                s, ctx, f"action.{spec.name}.call", target, executor=cfg.type, args=dict(call.args), idempotency_key=key
+            )
+        try:
+            result = executor.call(call)
+        except ActionFailed as failure:
+            return self._failed(ctx, spec, call, failure)
+        with self.store.session(ctx.tenant_id) as s:
+            return self._done(ctx, spec, call, pending, result, session=s)
+
+    def _done(
+        self,
+        ctx: ActionContext,
+        spec: ActionSpec,
+        call: ActionCall,
+        pending: PendingAction,
+        result: ActionResult,
+        *,
+        session: Any,
+    ) -> ActionOutcome:
+        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
+        text = result_text(spec, call.args, {**pending.labels, **result.labels}, result.data, result.text, options)
+        target = result.target or next(
+            (str(call.args[p.name]) for p in spec.parameters if p.source == "record" and call.args.get(p.name)), ""
+        )
+        self._audit_in(
+            session,
+            ctx,
+            f"action.{spec.name}",
+            target,
+            args=dict(call.args),
+            idempotency_key=call.idempotency_key,
+            result=_short(result.data),
+            **result.audit,
+        )
+        if call.idempotency_key:
+            audit(
+                session,
+                self.actor,
+                _LEDGER,
+                call.idempotency_key,
+                action_name=spec.name,
+                text=text,
+                result=_short(result.data),
+                record=target,
+            )
+        return ActionOutcome(
+            spec.name, "executed", text, dict(call.args), spec.kind == "write", result=result.data, target=target
+        )
+
+    @staticmethod
+    def _replay(spec: ActionSpec, call: ActionCall, prev: Mapping[str, Any]) -> ActionOutcome:
+        log.info("action %s: key %s already ran; not calling again", spec.name, call.idempotency_key)
+        return ActionOutcome(
+            spec.name,
+            "executed",
+            str(prev.get("text", "")),
+            dict(call.args),
+            spec.kind == "write",
+            result=prev.get("result"),
+            target=str(prev.get("record", "")),
+            replayed=True,
+        )
+
+    def _failed(self, ctx: ActionContext, spec: ActionSpec, call: ActionCall, failure: ActionFailed) -> ActionOutcome:
+        self._audit(
+            ctx,
+            f"action.{spec.name}.failed",
+            failure=failure.kind,
+            detail=failure.detail,
+            args=dict(call.args),
+            idempotency_key=call.idempotency_key,
+        )
+        why = {
+            "timeout": "our system took too long to answer",
+            "unavailable": "our system isn't reachable right now",
+        }.get(failure.kind, "something went wrong on our side")
+        effect = "nothing has been changed" if spec.kind == "write" else "I don't have an answer from it"
+        text = (
+            f"Sorry — I couldn't {human(spec.name)} because {why}, so {effect}; I'm connecting you with a "
+            "member of our team, who will see everything we've discussed."
+        )
+        return ActionOutcome(spec.name, "failed", text, dict(call.args), spec.kind == "write", failure=failure)
+
+    # -- tickets (after-hours handoffs) ----------------------------------------------------
+
+    def open_ticket(
+        self, tenant_id: str, customer_id: str | None, subject: str, summary: str, conversation_id: str = ""
+    ) -> str:
+        with self.store.session(tenant_id) as s:
+            ticket = Ticket(
+                customer_id=customer_id,
+                subject=subject[:300],
+                summary=summary,
+                channel="chat",
+                conversation_id=conversation_id or None,
+            )
+            s.add(ticket)
+            s.flush()
+            audit(
+                s,
+                self.actor,
+                "ticket.open",
+                ticket.external_id,
+                customer_id=customer_id,
+                conversation=conversation_id,
+                subject=subject[:120],
+            )
+            return ticket.external_id
+
+
+def spec_param(spec: ActionSpec, name: str) -> ActionParameter | None:
+    return next((p for p in spec.parameters if p.name == name), None)
+
+
+def _default_question(p: ActionParameter) -> str:
+    name = human(p.name)
+    if p.type == "enum":
+        return f"Which {name}: " + ", ".join(p.choices[:-1]) + f" or {p.choices[-1]}?"
+    if p.type == "date":
+        return f"What date should I use for the {name}?"
+    if p.type in ("integer", "number") and name.endswith("s"):
+        return f"How many {name}?"
+    return f"What is the {name}?"
+
+
+def _short(data: Any) -> Any:
+    """A result small enough for an audit entry."""
+    text = repr(data)
+    return data if len(text) <= 2000 else text[:2000]
+
+
+__all__ += ["YES_NO", "spec_param"]
