@@ -27,6 +27,7 @@ from core.events import EVENT_BUSES, EventBus
 from core.models import CHAT_MODELS, EMBEDDERS, ChatModel, Embedder
 from core.errors import ConfigurationError
 from core.settings import Settings
+from core.tenancy.actions import ActionSpec
 from knowledge.context import ContextBuilder
 from knowledge.crm import CrmImporter
 from knowledge.index import chroma as _chroma  # noqa: F401  (registers the Chroma backends)
@@ -155,7 +156,14 @@ class Services:
             path = self.store.tenant_config(tenant_id).get("nlu_file")
             return Path(str(path)) if path else None
 
-        return IntentCatalog(self.embedder, nlu_file, self.settings.data_dir / "intents")
+        def actions(tenant_id: str) -> list[ActionSpec]:
+            raw = self.store.tenant_config(tenant_id).get("actions") or []
+            try:
+                return [ActionSpec.model_validate(a) for a in raw]
+            except ValueError:
+                return []  # an invalid stored configuration: `tenant apply` reports it
+
+        return IntentCatalog(self.embedder, nlu_file, self.settings.data_dir / "intents", actions=actions)
 
     def tenant_changed(self, tenant_id: str) -> None:
         """A tenant's configuration changed (or it was deleted): drop what was built from it."""
@@ -169,7 +177,7 @@ class Services:
         return Bot(
             self.context,
             self.answerer,
-            ActionRunner(self.store),
+            ActionRunner(self.store, redact=self.redactor),
             self.embedder,
             self.prompts,
             intents=self.intents,
