@@ -31,6 +31,9 @@ class MessagePublic(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     grounding: float | None = None
     kind: str = ""
+    action: dict[str, Any] | None = Field(
+        default=None, description="A self-service action of this bot message: name, status, args, awaiting, executed."
+    )
 
 
 class ConversationCreate(BaseModel):

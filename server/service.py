@@ -49,6 +49,7 @@ def message_public(m: Message) -> MessagePublic:
         citations=m.meta.get("citations", []),
         grounding=m.meta.get("grounding"),
         kind=m.meta.get("kind", ""),
+        action=m.meta.get("action_call"),
     )
 
 
@@ -251,6 +252,7 @@ class ConversationService:
                     "mode": reply.mode,
                     "intent": reply.intent,
                     "action": reply.action,
+                    "action_call": reply.action_call,  # name, status, args, awaiting, executed (bot/actions)
                 },
             )
             out = message_public(bot_msg)
