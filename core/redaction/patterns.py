@@ -1,8 +1,8 @@
 """Our own detectors, for what Presidio's pattern recognizers do not cover (or cover
 without the context we need): card numbers with the Luhn check in any common layout,
-CVVs next to card words or right after a card number, e-mail addresses (Presidio's
-e-mail recognizer fetches the public-suffix list over the network), secrets and
-passwords, and a German tax id fallback.
+CVVs next to card words or right after a card number, expiry dates beside a card
+number, e-mail addresses (Presidio's e-mail recognizer fetches the public-suffix list
+over the network), secrets and passwords, and a German tax id fallback.
 
 Every detector returns ``Span``s; ``core.redaction.redactor`` merges and masks them.
 """
@@ -18,6 +18,7 @@ from enum import Enum
 class Kind(str, Enum):
     card = "CARD"
     cvv = "CVV"
+    expiry = "EXPIRY"  # a card's expiry date, masked only beside a card number
     iban = "IBAN"
     email = "EMAIL"
     phone = "PHONE"
@@ -76,12 +77,16 @@ _CARD_WORDS = (
 )
 _CVV_AFTER_WORD = re.compile(_CARD_WORDS + r"[^\d\n]{0,20}?(?<!\d)(\d{3,4})(?!\d)", re.IGNORECASE)
 _CVV_BEFORE_WORD = re.compile(r"(?<!\d)(\d{3,4})(?!\d)\s*(?:is\s+(?:the|my)\s+)?(?:\(?)" + _CARD_WORDS, re.IGNORECASE)
-# right after a card number: optional expiry, then 3-4 digits
-_AFTER_CARD = re.compile(
-    r"[\s,;:/-]{0,4}(?:(?:exp(?:iry|ires|\.)?|valid(?:\s+thru)?)?[\s:]*(?:0[1-9]|1[0-2])\s*/\s*(?:\d{2}|\d{4})[\s,;:/-]{1,4})?"
-    r"(?:(?:and|cvv2?|cvc2?|code)\W{0,3})?(\d{3,4})(?!\d)",
-    re.IGNORECASE,
-)
+# An expiry date: MM/YY, MM/YYYY, MM-YY (optionally after "exp", "expiry", "valid thru"...).
+_EXPIRY_WORDS = r"(?:exp(?:iry|ires|iration|\.)?(?:\s+date)?|valid(?:\s+(?:thru|through|until|till))?|good\s+thru)"
+_MMYY = r"(?<![\d/.-])(?P<exp>(?:0?[1-9]|1[0-2])\s?[/-]\s?(?:20\d{2}|\d{2}))(?![\d/.-])"
+# right after a card number (or its CVV): the expiry, with or without its word
+_EXPIRY_AFTER = re.compile(r"[\s,;:()-]{0,4}(?:" + _EXPIRY_WORDS + r"\W{0,3})?" + _MMYY, re.IGNORECASE)
+# near a card number, before or after it: the expiry with its word
+_EXPIRY_WORDED = re.compile(r"\b" + _EXPIRY_WORDS + r"\W{0,3}" + _MMYY, re.IGNORECASE)
+_EXPIRY_WINDOW = 60  # characters around a card number searched for a worded expiry
+# right after a card number (or its expiry): 3-4 digits
+_AFTER_CARD = re.compile(r"[\s,;:/-]{0,4}(?:(?:and|cvv2?|cvc2?|code)\W{0,3})?(\d{3,4})(?!\d)", re.IGNORECASE)
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _SECRET_TOKENS = re.compile(
     r"(?:"
@@ -128,10 +133,30 @@ def find_cards(text: str) -> Iterator[Span]:
                 break
             if card_ok(digits):
                 yield Span(m.start(), end, Kind.card)
-                after = _AFTER_CARD.match(text, end, min(len(text), end + 40))
-                if after:
-                    yield Span(after.start(1), after.end(1), Kind.cvv)
+                yield from _beside_card(text, m.start(), end)
                 break
+
+
+def _beside_card(text: str, start: int, end: int) -> Iterator[Span]:
+    """The expiry date and CVV written beside a card number ``text[start:end]``: right
+    after it (``4111… 12/27 123``, ``4111…, exp 12/27, cvv 123``), or, for an expiry with
+    its word, within ``_EXPIRY_WINDOW`` characters on either side."""
+    pos = end
+    expiry = _EXPIRY_AFTER.match(text, pos, min(len(text), pos + 40))
+    if expiry:
+        yield Span(expiry.start("exp"), expiry.end("exp"), Kind.expiry)
+        pos = expiry.end()
+    after = _AFTER_CARD.match(text, pos, min(len(text), pos + 40))
+    if after:
+        yield Span(after.start(1), after.end(1), Kind.cvv)
+        pos = after.end()
+        if not expiry:
+            expiry = _EXPIRY_AFTER.match(text, pos, min(len(text), pos + 40))
+            if expiry:
+                yield Span(expiry.start("exp"), expiry.end("exp"), Kind.expiry)
+    lo, hi = max(0, start - _EXPIRY_WINDOW), min(len(text), end + _EXPIRY_WINDOW)
+    for worded in _EXPIRY_WORDED.finditer(text, lo, hi):
+        yield Span(worded.start("exp"), worded.end("exp"), Kind.expiry)
 
 
 def find_cvvs(text: str) -> Iterator[Span]:

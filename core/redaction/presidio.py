@@ -1,6 +1,7 @@
 """Presidio's pattern recognizers, used directly (no ``AnalyzerEngine``, so no spaCy
-model is ever loaded): cards (Luhn), IBANs (checksum), phone numbers (``phonenumbers``),
-US SSN, UK NINO, Spanish NIF/NIE and the German tax id (checksums).
+model is ever loaded): cards (Luhn), IBANs (checksum), phone numbers (``phonenumbers``,
+minus amounts and bare ids: ``core.redaction.phones``), US SSN, UK NINO, Spanish
+NIF/NIE and the German tax id (checksums).
 
 Importing ``presidio_analyzer`` takes a few seconds once per process; the recognizers
 are built on first use and then cost about a millisecond per message.
@@ -16,6 +17,7 @@ from typing import Any
 
 from core.errors import ConfigurationError
 from core.redaction.patterns import Kind, Span, card_ok
+from core.redaction.phones import not_a_phone
 
 # recognizer entity -> (our kind, minimum score)
 ENTITY_KINDS: dict[str, tuple[Kind, float]] = {
@@ -84,6 +86,8 @@ class PresidioDetector:
                     continue
                 if kind_min[0] is Kind.card and not card_ok(re.sub(r"\D", "", text[res.start : res.end])):
                     continue
+                if kind_min[0] is Kind.phone and not_a_phone(text, res.start, res.end):
+                    continue  # an amount ("164.50 EUR") or an id ("order 3707955617")
                 out.append(Span(res.start, res.end, kind_min[0], source=type(rec).__name__))
         return out
 

@@ -2,7 +2,7 @@
 
 Cards, IBANs and phone numbers keep their last four characters (``[CARD ****1111]``) so
 an agent can still tell them apart; CVVs, e-mails, national ids and secrets are removed
-entirely (``[CVV]``, ``[EMAIL]``, ``[ID]``, ``[SECRET]``). Redacting a redacted text
+entirely (``[CVV]``, ``[EXPIRY]``, ``[EMAIL]``, ``[ID]``, ``[SECRET]``). Redacting a redacted text
 changes nothing.
 """
 
@@ -17,12 +17,21 @@ from core.redaction.patterns import Kind, Span, own_spans
 from core.redaction.presidio import PresidioDetector
 
 # Which kind wins when two detectors claim overlapping text.
-_PRIORITY = {Kind.secret: 0, Kind.card: 1, Kind.cvv: 2, Kind.iban: 3, Kind.national_id: 4, Kind.email: 5, Kind.phone: 6}
+_PRIORITY = {
+    Kind.secret: 0,
+    Kind.card: 1,
+    Kind.cvv: 2,
+    Kind.expiry: 3,
+    Kind.iban: 4,
+    Kind.national_id: 5,
+    Kind.email: 6,
+    Kind.phone: 7,
+}
 _KEEP_LAST_FOUR = {Kind.card, Kind.iban, Kind.phone}
 ALL_KINDS: frozenset[Kind] = frozenset(Kind)
 # Published help-center content keeps the company's own e-mail and phone number.
-KB_KINDS: frozenset[Kind] = frozenset({Kind.card, Kind.cvv, Kind.iban, Kind.national_id, Kind.secret})
-_PLACEHOLDER = re.compile(r"\[(?:CARD|IBAN|PHONE) \*{4}\w{1,4}\]|\[(?:CVV|EMAIL|ID|SECRET)\]")
+KB_KINDS: frozenset[Kind] = frozenset({Kind.card, Kind.cvv, Kind.expiry, Kind.iban, Kind.national_id, Kind.secret})
+_PLACEHOLDER = re.compile(r"\[(?:CARD|IBAN|PHONE) \*{4}\w{1,4}\]|\[(?:CVV|EXPIRY|EMAIL|ID|SECRET)\]")
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,21 @@ def redactor() -> Redactor:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("My card is 4111 1111 1111 1111, exp 12/27, cvv 123", "My card is [CARD ****1111], exp 12/27, cvv [CVV]"),
+        ("My card is 4111 1111 1111 1111, exp 12/27, cvv 123", "My card is [CARD ****1111], exp [EXPIRY], cvv [CVV]"),
+        ("4111111111111111 12/27 123", "[CARD ****1111] [EXPIRY] [CVV]"),
+        ("card 4111 1111 1111 1111 valid thru 01/2029", "card [CARD ****1111] valid thru [EXPIRY]"),
+        ("expiry 12/27 for card 5555555555554444", "expiry [EXPIRY] for card [CARD ****4444]"),
+        ("4111111111111111 cvv 123 exp 11/26", "[CARD ****1111] cvv [CVV] exp [EXPIRY]"),
         ("card 5555-5555-5555-4444 security code 987", "card [CARD ****4444] security code [CVV]"),
         ("pay with 4012888888881881 123 please", "pay with [CARD ****1881] [CVV] please"),
         ("amex 378282246310005 CID 1234", "amex [CARD ****0005] CID [CVV]"),
         ("IBAN DE89 3704 0044 0532 0130 00 for the refund", "IBAN [IBAN ****3000] for the refund"),
         ("mail jane.doe+x@example.co.uk", "mail [EMAIL]"),
         ("call me on +49 30 1234567", "call me on [PHONE ****4567]"),
+        ("my number is 4155552671", "my number is [PHONE ****2671]"),
+        ("reach me at (415) 555-2671", "reach me at [PHONE ****2671]"),
+        ("call me at 415.555.2671", "call me at [PHONE ****2671]"),
+        ("phone 030 1234567", "phone [PHONE ****4567]"),
         ("SSN 536-22-1234", "SSN [ID]"),
         ("NI number AB 12 34 56 C", "NI number [ID]"),
         ("mi DNI es 12345678Z", "mi DNI es [ID]"),
@@ -43,6 +51,15 @@ def test_personal_data_is_replaced_with_typed_placeholders(redactor: Redactor, t
         "My card number 4111 1111 1111 1112 was declined",  # fails the Luhn check
         "I bought 3 items for 129 EUR on 12/03 and returns take 30 days.",
         "Is the code 1234 on the box the model number?",
+        # amounts are not phone numbers (a decimal part, or a currency beside them)
+        "I paid 164.50 EUR",
+        "I paid 16450 EUR and 1.234,56 EUR",
+        "charged $1,234.56 twice, refund of 2 450.00 SEK",
+        "it cost 39.99",
+        # an id written as one run of digits, nothing saying it is a phone number
+        "can I change order 370795561790?",
+        # a date on its own is not a card expiry
+        "The offer is valid thru 12/27.",
     ],
 )
 def test_ordinary_customer_text_is_left_alone(redactor: Redactor, text: str) -> None:
