@@ -56,6 +56,11 @@ def _param(name: str, spec: object) -> dict[str, Any]:
         out["default"] = spec["default"]
     if "pattern" in spec:
         out["type"], out["pattern"] = "pattern", str(spec["pattern"])
+    source = str(spec.get("source", "")).strip().lower()
+    if not source.startswith("ask") and any(w in source for w in ("crm", "record")):
+        out["source"] = "record"  # one of the customer's own records (e.g. "customer's meters in CRM")
+    elif source in ("session", "customer"):
+        out["source"] = source
     hints = [str(spec[k]) for k in ("source", "rule", "format") if k in spec]
     if hints:
         out["description"] = "; ".join(hints)
