@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test lint bench evals clean
+.PHONY: run test lint bench evals clean chromium
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,7 +27,20 @@ $(TEST_STAMP): $(STAMP)
 run: $(STAMP)
 	$(BIN)/switchboard run
 
-test: $(TEST_STAMP)
+# The browser tests need Chromium: installed here when missing and we are root (Debian's
+# package), otherwise one line says what to run.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Installing Chromium for the browser tests (apt-get install chromium)…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing for the browser tests: run 'sudo apt-get install -y chromium'."; exit 1; \
+	  fi; \
+	fi
+
+test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/mypy core knowledge bot copilot
 	$(BIN)/python -m pytest

@@ -1,6 +1,6 @@
 """Read Rasa-format ``nlu.yml`` files (``version: "3.1"``, ``nlu: - intent: … examples: |``).
 
-Entity annotations like ``[ORD-10041](order_id)`` are reduced to their text; synonyms,
+Entity annotations like ``[A-10041](order_id)`` are reduced to their text; synonyms,
 regexes and lookup tables are ignored (the classifier learns from examples only).
 """
 

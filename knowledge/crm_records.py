@@ -103,7 +103,7 @@ def read_records(path: Path, *, max_bytes: int = MAX_CRM_FILE_BYTES) -> list[dic
         raise InvalidInput(f"{path}: no such file")
     size = path.stat().st_size
     if size > max_bytes:
-        raise PayloadTooLarge(f"{path.name}: {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise PayloadTooLarge(f"{path.name}: {size / 2**20:.1f} MiB; the limit is {max_bytes / 2**20:.0f} MiB")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -114,7 +114,7 @@ def read_records(path: Path, *, max_bytes: int = MAX_CRM_FILE_BYTES) -> list[dic
 def parse_records(text: str, name: str) -> list[dict[str, Any]]:
     suffix = Path(name).suffix.lower()
     stripped = text.lstrip()
-    if suffix == ".csv" or (suffix not in (".json", ".jsonl", ".ndjson") and not stripped[:1] in ("[", "{")):
+    if suffix == ".csv" or (suffix not in (".json", ".jsonl", ".ndjson") and stripped[:1] not in ("[", "{")):
         try:
             rows = list(csv.DictReader(io.StringIO(text)))
         except csv.Error as exc:

@@ -18,7 +18,6 @@ from knowledge.kb import LoadReport
 from server.container import Services
 from server.tenants import Onboarding
 
-
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
 

@@ -76,7 +76,6 @@ class Onboarding:
         """Import CRM files into an existing tenant; a file that can't be read is one error
         report, the other files are still imported."""
         self.registry.get(tenant_id)  # NotFound for an unknown tenant
-        importer = RecordImporter(self.services.store, self.services.redactor)
         reports = []
         for path in paths:
             try:

@@ -48,7 +48,8 @@ def _param(name: str, spec: object) -> dict[str, Any]:
     kind = _TYPES.get(str(spec.get("type", "string")).lower(), "string")
     out: dict[str, Any] = {"name": name, "type": kind, "required": bool(spec.get("required", True))}
     if kind == "enum":
-        out["choices"] = [str(c) for c in spec.get("choices", spec.get("enum", ["yes", "no"]))]
+        choices = spec.get("choices") or spec.get("enum") or ["yes", "no"]
+        out["choices"] = [str(c) for c in choices]
     for src, dst in (("min", "minimum"), ("max", "maximum"), ("minimum", "minimum"), ("maximum", "maximum")):
         if src in spec:
             out[dst] = spec[src]

@@ -26,6 +26,16 @@ def _services() -> tuple[Services, Settings]:
     return Services(settings), settings
 
 
+def _tenant(services: Services, tenant: str | None) -> str:
+    """The tenant to act on (default: the default tenant); an unknown one stops with a hint."""
+    tenant_id = tenant or services.default_tenant
+    if not services.store.tenant_config(tenant_id):
+        services.close()
+        typer.echo(f"No tenant {tenant_id!r}; create it first: switchboard tenant apply FILE", err=True)
+        raise typer.Exit(2)
+    return tenant_id
+
+
 def _print_report(report: LoadReport) -> None:
     typer.echo(f"{report.summary()} ({report.seconds:.1f}s)")
     for source, error in report.errors.items():
@@ -43,7 +53,7 @@ def load(
 ) -> None:
     """Load files, folders and web pages; unchanged articles are not embedded again."""
     services, settings = _services()
-    tenant_id = tenant or services.default_tenant
+    tenant_id = _tenant(services, tenant)
     report = LoadReport()
     files = [Path(p) for p in paths if not p.startswith(("http://", "https://"))]
     for url in (p for p in paths if p.startswith(("http://", "https://"))):

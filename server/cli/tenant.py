@@ -108,7 +108,8 @@ def delete(
     finally:
         services.close()
     total = sum(counts.values())
-    typer.echo(f"tenant {tenant}: deleted ({total} rows: " + ", ".join(f"{k} {v}" for k, v in counts.items() if v) + ")")
+    parts = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+    typer.echo(f"tenant {tenant}: deleted ({total} rows: {parts})")
 
 
 @crm_app.command("import")

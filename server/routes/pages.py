@@ -7,9 +7,9 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
+from bot.tenant import load_policy
 from core.errors import Forbidden, NotFound
 from server.auth import sign_widget_token
-from bot.tenant import load_policy
 from server.deps import Customer, ServicesDep
 from server.schemas import WidgetProfile, WidgetSession
 from server.secrets import widget_secrets
@@ -27,11 +27,6 @@ def shop_page() -> FileResponse:
 @router.get("/agent", include_in_schema=False)
 def agent_console() -> FileResponse:
     return FileResponse(STATIC / "agent.html")
-
-
-@router.get("/healthz")
-def health(services: ServicesDep) -> dict[str, str]:
-    return {"status": "ok", "chat": services.settings.chat_backend}
 
 
 @router.get("/api/demo/session")

@@ -125,7 +125,7 @@ async def import_crm(
         name = upload.filename or "upload"
         data = await upload.read(limit + 1)
         if len(data) > limit:
-            raise PayloadTooLarge(f"{name}: over the {limit / 1e6:.0f} MB limit")
+            raise PayloadTooLarge(f"{name}: over the {limit / 2**20:.0f} MiB limit")
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:

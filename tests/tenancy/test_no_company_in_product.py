@@ -22,12 +22,17 @@ def _demo_markers() -> list[tuple[str, re.Pattern[str]]]:
         ("company name", re.compile(re.escape(config["name"]), re.I)),
         ("tenant id", re.compile(rf"\b{re.escape(config['id'])}\b", re.I)),
         ("currency", re.compile(rf"\b{re.escape(config['currency'])}\b")),
-        ("currency sign", re.compile("[€£$¥]\\s?\\d")),
     ]
+    sign = {"EUR": "€", "GBP": "£", "USD": "$", "JPY": "¥", "CHF": "CHF"}.get(config["currency"])
+    if sign:
+        markers.append(("currency sign", re.compile(re.escape(sign) + r"\s?\d")))
     for action in config.get("actions", []):
-        prefix = (action.get("executor") or {}).get("options", {}).get("id_prefix")
-        if prefix:
-            markers.append((f"id format {prefix}", re.compile(rf"\b{re.escape(prefix)}", re.I)))
+        for param in action.get("parameters", []):
+            # The literal start of an identifier pattern ('ABC-?\d{4,}' -> 'ABC-') is the id format.
+            literal = re.match(r"([A-Za-z]{2,})-", param.get("pattern") or "")
+            if literal:
+                prefix = literal.group(0)
+                markers.append((f"id format {prefix}", re.compile(rf"\b{re.escape(prefix)}", re.I)))
     return markers
 
 
