@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import Enum
 
@@ -31,14 +32,40 @@ class ConversationState(str, Enum):
 
 
 class HandoffReason(str, Enum):
+    """Why the bot handed off, recorded exactly (analytics and evals compare the value).
+
+    The product's own reasons are members. A tenant may name its own reason for one of its
+    sensitive topics (``SensitiveTopic.reason``, default ``sensitive_<key>``); such a value
+    (a lower-case slug) becomes a member on first use, so ``HandoffReason("sensitive_safety")``
+    works and ``.value`` is the tenant's string. Anything else raises ``ValueError``.
+    """
+
     explicit_request = "explicit_request"
     no_answer = "no_answer"
     frustration = "frustration"
-    repetition = "repetition"
-    sensitive_topic = "sensitive_topic"
+    repetition = "repetition"  # kept for stored handoffs; the bot now records repeated_failure
+    sensitive_topic = "sensitive_topic"  # a tenant topic whose configuration says so
     after_hours = "after_hours"
     unsupported_language = "unsupported_language"
     action_failed = "action_failed"
+    repeated_failure = "repeated_failure"  # the given steps did not work, or the same problem again
+    cancellation = "cancellation"  # cancelling the service, closing the account, switching away
+    sensitive_fraud = "sensitive_fraud"  # fraud, scams, identity theft, account takeover
+    sensitive_legal = "sensitive_legal"  # legal action, solicitors, regulator or ombudsman threats
+    sensitive_bereavement = "sensitive_bereavement"  # a death reported
+
+    @classmethod
+    def _missing_(cls, value: object) -> HandoffReason | None:
+        if isinstance(value, str) and _REASON_SLUG.fullmatch(value):
+            member = str.__new__(cls, value)
+            member._name_ = value
+            member._value_ = value
+            cls._value2member_map_[value] = member
+            return member
+        return None
+
+
+_REASON_SLUG = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class Turn(BaseModel):
