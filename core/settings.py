@@ -79,7 +79,21 @@ class Settings(BaseSettings):
     max_concurrent_model_calls: int = 2
     messages_per_minute_per_session: int = 30
     messages_per_minute_per_tenant: int = 600
-    model_queue_wait_s: float = 5.0  # wait this long for a free model slot, then 429
+    # Generation only (server/limits.py has the message rates): at most max_concurrent_model_calls
+    # run, at most model_queue_length callers wait up to model_queue_wait_s; beyond that the turn
+    # is answered without the model (extractive) at once. core/models/guard.py
+    model_queue_wait_s: float = 2.0
+    model_queue_length: int = 4
+    model_breaker_failures: int = 3  # consecutive model failures that open the circuit breaker
+    model_breaker_cooldown_s: float = 30.0  # the breaker stays open this long, then one trial call
+    # Database faults (core/db/store.py): one statement waits this long for a held lock; a
+    # unit of work is tried this many times with backoff, then 503 + Retry-After.
+    db_busy_timeout_s: float = 2.0
+    db_retry_attempts: int = 3
+    event_bus_timeout_s: float = 1.0  # Redis connect/read timeout for publishing (core/events.py)
+    # Customer messages stored without a reply (crash, dependency error) are answered or handed
+    # off by a sweeper: at start-up and every unanswered_sweep_s seconds (0 = off).
+    unanswered_sweep_s: float = 15.0
     redact_pii: bool = True  # redaction at the door (messages, uploads, CRM imports, logs)
 
     # Security

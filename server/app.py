@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError, OperationalError
 
 from core.redaction import install_log_redaction
 from core.settings import Settings
 from server import errors
 from server.container import Services
+from server.middleware import BodyLimit
 from server.routes import admin, agent, conversations, copilot, pages, supervisor, tenants, ws
 from server.routes import kb as kb_routes
+from server.routes.health import router as health_router
 from server.routes.pages import STATIC
+from server.sweeper import Sweeper
 
 log = logging.getLogger("switchboard")
 
 JSON_BODY_LIMIT = 64 * 1024  # bytes; uploads go through multipart routes with their own limit
 ROUTERS = [
+    health_router,  # liveness and readiness, on the event loop (never behind work)
     pages.router,
     conversations.router,
     agent.router,
@@ -35,12 +40,42 @@ ROUTERS = [
 ]
 
 
+def install_store_errors(app: FastAPI) -> None:
+    """Database errors that escape a route: input the database cannot store -> 422;
+    a lock or lost connection -> 503 with Retry-After (nothing was written)."""
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        return JSONResponse(
+            {
+                "error": "The input has something the database cannot store (a NUL character, or a value too long).",
+                "type": "InvalidInput",
+            },
+            status_code=422,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"error": "The database is unavailable right now; please try again shortly.", "type": "StoreUnavailable"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
+
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     services = services or Services(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        interval = services.settings.unanswered_sweep_s
+        sweeper = Sweeper(services, interval) if interval > 0 else None
+        if sweeper is not None:
+            sweeper.start()  # messages a crashed process left without a reply (server/sweeper.py)
         yield
+        if sweeper is not None:
+            sweeper.stop()
         services.close()
 
     app = FastAPI(
@@ -54,30 +89,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         install_log_redaction(services.redactor)  # trust: defence in depth, no PII in logs
     errors.install(app)
 
-    @app.middleware("http")
-    async def guard_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if request.method in ("POST", "PUT", "PATCH") and request.url.path.startswith("/api/"):
-            ctype = request.headers.get("content-type", "")
-            is_upload = ctype.startswith("multipart/form-data")
-            limit = services.settings.max_upload_bytes if is_upload else JSON_BODY_LIMIT
-            length = request.headers.get("content-length")
-            if length and length.isdigit() and int(length) > limit:
-                return JSONResponse(
-                    {
-                        "error": f"The request body is {int(length)} bytes; the limit is {limit} bytes.",
-                        "type": "PayloadTooLarge",
-                    },
-                    status_code=413,
-                )
-            if length not in (None, "0") and not is_upload and not ctype.startswith("application/json"):
-                return JSONResponse(
-                    {
-                        "error": f"Send JSON (Content-Type: application/json), not {ctype or 'no content type'}.",
-                        "type": "UnsupportedMediaType",
-                    },
-                    status_code=415,
-                )
-        return await call_next(request)
+    # Bodies counted as they stream and cut at the limit, before buffering and before auth.
+    app.add_middleware(BodyLimit, json_limit=JSON_BODY_LIMIT, upload_limit=services.settings.max_upload_bytes)
+    install_store_errors(app)
 
     for router in ROUTERS:
         app.include_router(router)

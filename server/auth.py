@@ -65,7 +65,7 @@ def read_widget_token_tenant(token: str) -> str:
     try:
         payload = json.loads(_unb64(token.split(".", 1)[0]))
         return str(payload["t"])
-    except (ValueError, KeyError, IndexError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError) as exc:  # TypeError: JSON, but not an object
         raise Forbidden("Malformed widget token") from exc
 
 

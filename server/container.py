@@ -25,6 +25,7 @@ from copilot.wrapup import WrapUpService
 from core.db.store import Store
 from core.events import EVENT_BUSES, EventBus
 from core.models import CHAT_MODELS, EMBEDDERS, ChatModel, Embedder
+from core.models.guard import guard_from_settings
 from core.errors import ConfigurationError
 from core.settings import Settings
 from core.tenancy.actions import ActionSpec
@@ -39,6 +40,7 @@ from knowledge.retrievers.hybrid import HybridRetriever
 from knowledge.rewrite import ConversationRewriter, LlmRewriter, QueryRewriter
 from prompts.loader import PromptLoader
 from server.limits import Limits
+from server.turns import TurnRegistry
 
 
 @dataclass
@@ -72,13 +74,17 @@ class Services:
 
     @cached_property
     def store(self) -> Store:
-        store = Store(self.settings.resolved_database_url)
+        s = self.settings
+        store = Store(s.resolved_database_url, busy_timeout_s=s.db_busy_timeout_s, retry_attempts=s.db_retry_attempts)
         store.create_all()
         return store
 
     @cached_property
     def chat(self) -> ChatModel:
-        return self.chat_override or CHAT_MODELS.create(self.settings.chat_backend, self.settings)
+        if self.chat_override is not None:
+            return self.chat_override
+        # Slots, a total deadline and a circuit breaker around every call (core/models/guard.py).
+        return guard_from_settings(CHAT_MODELS.create(self.settings.chat_backend, self.settings), self.settings)
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -94,7 +100,8 @@ class Services:
 
     @cached_property
     def live_versions(self) -> LiveVersions:
-        return LiveVersions(live_versions_from(self.store))
+        # One KB state for all workers: versions reload when the shared counter moves.
+        return LiveVersions(live_versions_from(self.store), shared=self.store)
 
     @cached_property
     def retriever(self) -> HybridRetriever:
@@ -231,6 +238,11 @@ class Services:
     @cached_property
     def limits(self) -> Limits:
         return Limits.from_settings(self.settings)
+
+    @cached_property
+    def turns(self) -> TurnRegistry:
+        """Bot turns in flight in this process (the takeover signal; server/turns.py)."""
+        return TurnRegistry()
 
     @cached_property
     def redactor(self) -> Callable[[str], str]:

@@ -65,7 +65,10 @@ def install(app: FastAPI) -> None:
         code = status_for(exc)
         if code >= 500:
             log.error("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
-        headers = {"Retry-After": str(int(exc.retry_after_s) or 1)} if isinstance(exc, RateLimited) else None
+        headers = None
+        retry_after = getattr(exc, "retry_after_s", None)  # RateLimited, StoreUnavailable
+        if isinstance(exc, RateLimited) or retry_after is not None or code == 503:
+            headers = {"Retry-After": str(max(1, int(retry_after or 2)))}
         return JSONResponse({"error": str(exc), "type": type(exc).__name__}, status_code=code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -74,4 +77,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail), "type": "HTTPError"}, status_code=exc.status_code)
+        return JSONResponse(
+            {"error": str(exc.detail), "type": "HTTPError"},
+            status_code=exc.status_code,
+            headers=exc.headers,  # e.g. Allow on 405
+        )

@@ -1,7 +1,12 @@
-"""Limits that protect the service and the model: message rate per widget session and per
-tenant (sliding window, in memory per process) and concurrent model calls (a semaphore
-with a short wait). Breaches raise ``RateLimited`` -> 429 with ``Retry-After`` and a
-message that says what to do. Request size is limited in ``server.app`` (413).
+"""Limits that protect the service: message rate per widget session and per tenant (sliding
+window, in memory per process). Breaches raise ``RateLimited`` -> 429 with ``Retry-After``
+at once and a message that says what to do. Request size is limited in ``server.app`` (413).
+
+Model calls are bounded where they happen, around generation only
+(``core/models/guard.py``: a few slots with a short queue, a total deadline, a circuit
+breaker); a turn that finds no free slot is answered without the model, never refused, and
+turns that need no model never wait. ``ModelGate`` is that slot queue for callers that have
+no answer without the model and must refuse instead (429).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from core.errors import ConfigurationError, RateLimited
+from core.models.guard import ModelSlots
 from core.settings import Settings
 
 Clock = Callable[[], float]
@@ -45,18 +51,17 @@ class SlidingWindow:
 
 
 class ModelGate:
-    """Caps concurrent model calls; a caller waits up to ``wait_s`` for a slot."""
+    """Caps concurrent model calls; a caller waits up to ``wait_s`` (and only while fewer than
+    ``max_queue`` wait), else ``RateLimited`` at once."""
 
-    def __init__(self, max_concurrent: int, wait_s: float) -> None:
-        if max_concurrent < 1:
-            raise ConfigurationError("SWITCHBOARD_MAX_CONCURRENT_MODEL_CALLS must be at least 1")
+    def __init__(self, max_concurrent: int, wait_s: float, max_queue: int = 4) -> None:
+        self._slots = ModelSlots(max_concurrent, max_queue, wait_s)
         self.max_concurrent = max_concurrent
         self.wait_s = wait_s
-        self._sem = threading.BoundedSemaphore(max_concurrent)
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        if not self._sem.acquire(timeout=self.wait_s):
+        if not self._slots.acquire():
             raise RateLimited(
                 "The assistant is busy answering other customers right now; please send your message again "
                 "in a few seconds.",
@@ -65,21 +70,21 @@ class ModelGate:
         try:
             yield
         finally:
-            self._sem.release()
+            self._slots.release()
 
 
 @dataclass
 class Limits:
     per_session: SlidingWindow
     per_tenant: SlidingWindow
-    model: ModelGate
+    settings: Settings | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock = time.monotonic) -> Limits:
         return cls(
             per_session=SlidingWindow(settings.messages_per_minute_per_session, 60.0, clock),
             per_tenant=SlidingWindow(settings.messages_per_minute_per_tenant, 60.0, clock),
-            model=ModelGate(settings.max_concurrent_model_calls, settings.model_queue_wait_s),
+            settings=settings,
         )
 
     def check_message(self, tenant_id: str, session_key: str) -> None:
@@ -100,9 +105,16 @@ class Limits:
             )
 
     def describe(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "messages_per_minute_per_session": self.per_session.limit,
             "messages_per_minute_per_tenant": self.per_tenant.limit,
-            "max_concurrent_model_calls": self.model.max_concurrent,
-            "model_queue_wait_s": self.model.wait_s,
         }
+        if self.settings is not None:
+            s = self.settings
+            out |= {
+                "max_concurrent_model_calls": s.max_concurrent_model_calls,
+                "model_queue_length": s.model_queue_length,
+                "model_queue_wait_s": s.model_queue_wait_s,
+                "model_timeout_s": s.model_timeout_s,
+            }
+        return out

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from core.types import Citation, HandoffBrief
 
 
+def _storable(v: str) -> str:
+    """Text the database can store: PostgreSQL refuses the NUL character in text."""
+    if "\x00" in v:
+        raise ValueError("the text contains a NUL character (\\u0000); remove it")
+    return v
+
+
+def _aware(v: datetime) -> datetime:
+    """Timestamps always carry their offset (SQLite returns them without one: they are UTC)."""
+    return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+# A BCP 47 language tag as the conversation stores it (at most 8 characters): en, de, pt-BR, zh-Hant.
+LanguageTag = Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?$")]
+
+
 class MessageCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(description="The message text (1 to the configured maximum characters).")
+    text: StorableText = Field(description="The message text (1 to the configured maximum characters).")
 
     @field_validator("text")
     @classmethod
@@ -24,10 +42,10 @@ class MessageCreate(BaseModel):
 
 class MessagePublic(BaseModel):
     id: str
-    seq: int
+    seq: int = Field(description="The message's place in its conversation: 1, 2, 3, … without gaps or repeats.")
     author: str
     text: str
-    created_at: datetime
+    created_at: UtcDatetime
     citations: list[Citation] = Field(default_factory=list)
     grounding: float | None = None
     kind: str = ""
@@ -38,7 +56,7 @@ class MessagePublic(BaseModel):
 
 class ConversationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    language: str = "en"
+    language: LanguageTag = "en"
 
 
 class ConversationPublic(BaseModel):
@@ -48,8 +66,8 @@ class ConversationPublic(BaseModel):
     queue: str | None
     priority: str
     language: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
 
 
 class ConversationWithMessages(ConversationPublic):
@@ -68,13 +86,18 @@ class TurnResult(BaseModel):
     message: MessagePublic
     replies: list[MessagePublic]
     handoff: HandoffBrief | None = None
+    pending: bool = Field(
+        default=False,
+        description="The message is stored but its reply is not ready (HTTP 202): it arrives over the "
+        "conversation's websocket, or from a human if the assistant cannot answer.",
+    )
 
 
 class AgentReply(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str
-    suggestion_id: str | None = None  # set when the reply came from a copilot suggestion
-    original_text: str | None = None
+    text: StorableText
+    suggestion_id: Annotated[StorableText, Field(max_length=64)] | None = None  # from a copilot suggestion
+    original_text: StorableText | None = None
 
     @field_validator("text")
     @classmethod
@@ -91,7 +114,7 @@ class HandoffPublic(BaseModel):
     queue: str
     priority: str
     brief: HandoffBrief
-    created_at: datetime
+    created_at: UtcDatetime
     accepted_by: str | None
 
 

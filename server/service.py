@@ -2,18 +2,39 @@
 publish events, run the bot turn or the copilot, apply handoffs and hand-backs.
 
 This is the only place that drives both ``bot`` and ``copilot``.
+
+Reliability rules kept here (docs/operations.md, "Faults"):
+
+- A customer message is stored once: a retry with the same ``Idempotency-Key`` returns the
+  stored message and its replies (it is neither stored again nor counted as repetition).
+- Once stored, the post never fails: a fault in the turn (model, event bus, database)
+  answers 202 with the stored message and the conversation's state; the reply follows over
+  the websocket, or the sweeper (``server/sweeper.py``) answers or hands off later.
+- A customer message gets at most one bot turn stored (key ``reply:<message id>``), even
+  when a retry, a sweeper and the original request race.
+- Takeover is final: once an agent claims or replies, no bot text for that conversation is
+  streamed or stored, even from a turn already in flight (``server/turns.py``); the state
+  stays ``human`` until a hand-back.
+- Publishing never fails a request (``core/events.py``); sequence numbers let websockets
+  fetch what they missed.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from bot.errors import HandoffRequired
 from bot.guardrails import refusal_text, screen_input
-from bot.tenant import load_policy
 from bot.output_filter import StreamGuard, allowed_hosts_for, filter_output
 from bot.policy import BotMemory, BotReply
+from bot.tenant import load_policy
 from copilot.live import LiveJob
 from core.db.conversations import (
     add_message,
@@ -23,13 +44,15 @@ from core.db.conversations import (
     list_messages,
     turns_of,
 )
-from core.db.schema import Conversation, Handoff, Message, utcnow
-from core.errors import Conflict, Forbidden, PayloadTooLarge
+from core.db.schema import Conversation, Handoff, IdempotencyKey, Message, utcnow
+from core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
 from core.events import Event, agent_topic, customer_topic, queue_topic
-from core.types import Author, ConversationState, HandoffBrief
+from core.models.guard import model_budget
+from core.types import Author, ConversationState, HandoffBrief, HandoffReason, Turn
 from server.auth import Principal, Role
 from server.container import Services
 from server.schemas import ConversationPublic, HandoffPublic, MessagePublic, TurnResult
+from server.turns import TakeoverWatch
 
 log = logging.getLogger("switchboard.conversations")
 
@@ -37,6 +60,12 @@ HANDOFF_TEXT = (
     "I'm connecting you with a member of our team now. "
     "They'll see everything we've discussed, so you won't need to repeat yourself."
 )
+FAULT_HANDOFF_TEXT = (
+    "I'm sorry, I couldn't answer that just now. I'm passing your message to a member of our team, "
+    "who will see everything we've discussed."
+)
+BOT = ConversationState.bot.value
+IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces (as HTTP header values)
 
 
 def message_public(m: Message) -> MessagePublic:
@@ -79,6 +108,24 @@ def handoff_public(h: Handoff) -> HandoffPublic:
     )
 
 
+def reply_key(message_id: str) -> str:
+    """The key that lets a customer message have one bot turn stored, whoever runs it."""
+    return f"reply:{message_id}"
+
+
+@dataclass
+class _Stored:
+    """A customer message as stored, with what its turn needs."""
+
+    message: MessagePublic
+    conversation: ConversationPublic
+    memory: BotMemory
+    turns: list[Turn]
+    customer_id: str | None
+    replies: list[MessagePublic]
+    existing: bool = False  # an earlier post with the same Idempotency-Key stored it
+
+
 @dataclass
 class ConversationService:
     services: Services
@@ -88,22 +135,24 @@ class ConversationService:
     def _publish(
         self, tenant: str, conv_id: str, type_: str, data: dict[str, object], *, customer: bool = True
     ) -> None:
+        """Best effort: the message is stored; websockets fetch what the bus lost."""
         event = Event(type=type_, tenant_id=tenant, conversation_id=conv_id, data=data)
         bus = self.services.bus
-        bus.publish(agent_topic(tenant, conv_id), event)
-        if customer:
-            bus.publish(customer_topic(tenant, conv_id), event)
+        try:
+            bus.publish(agent_topic(tenant, conv_id), event)
+            if customer:
+                bus.publish(customer_topic(tenant, conv_id), event)
+        except Exception:  # noqa: BLE001  (a bus fault never fails the request)
+            log.exception("publishing %s for %s failed", type_, conv_id)
 
-    def _publish_queue(self, tenant: str, conv: Conversation) -> None:
-        self.services.bus.publish(
-            queue_topic(tenant),
-            Event(
-                type="queue",
-                tenant_id=tenant,
-                conversation_id=conv.id,
-                data=conversation_public(conv).model_dump(mode="json"),
-            ),
-        )
+    def _publish_queue(self, tenant: str, conv: Conversation | ConversationPublic) -> None:
+        data = (conv if isinstance(conv, ConversationPublic) else conversation_public(conv)).model_dump(mode="json")
+        try:
+            self.services.bus.publish(
+                queue_topic(tenant), Event(type="queue", tenant_id=tenant, conversation_id=data["id"], data=data)
+            )
+        except Exception:  # noqa: BLE001
+            log.exception("publishing the queue change of %s failed", data["id"])
 
     def check_access(self, principal: Principal, conv: Conversation) -> None:
         if principal.role != Role.customer:
@@ -124,12 +173,13 @@ class ConversationService:
     # -- customer side ---------------------------------------------------------------------
 
     def start(self, principal: Principal, language: str = "en") -> ConversationPublic:
-        with self.services.store.session(principal.tenant_id) as s:
+        def work(s: Session) -> ConversationPublic:
             conv = create_conversation(s, principal.customer_id, language=language)
             conv.visitor_id = principal.visitor_id
             audit(s, principal.actor, "conversation.start", conv.id)
-            out = conversation_public(conv)
-        return out
+            return conversation_public(conv)
+
+        return self.services.store.run(principal.tenant_id, work)
 
     def get(self, principal: Principal, conv_id: str) -> tuple[ConversationPublic, list[MessagePublic]]:
         with self.services.store.session(principal.tenant_id) as s:
@@ -137,48 +187,223 @@ class ConversationService:
             self.check_access(principal, conv)
             return conversation_public(conv), [message_public(m) for m in list_messages(s, conv_id)]
 
-    def post_customer_message(self, principal: Principal, conv_id: str, text: str) -> TurnResult:
-        self.check_length(text)
-        limits = self.services.limits  # trust: 429 before anything is stored (server/limits.py)
-        limits.check_message(principal.tenant_id, principal.visitor_id or principal.customer_id or conv_id)
-        with limits.model.slot():
-            return self._post_customer_message(principal, conv_id, self.services.redactor(text))
-
-    def _post_customer_message(self, principal: Principal, conv_id: str, text: str) -> TurnResult:
-        tenant = principal.tenant_id  # text is already redacted at the door
-        with self.services.store.session(tenant) as s:
+    def since(self, principal: Principal, conv_id: str, seq: int) -> tuple[ConversationPublic, list[MessagePublic]]:
+        """The conversation and its messages after sequence number ``seq`` (what a websocket
+        that reconnects has missed)."""
+        with self.services.store.session(principal.tenant_id) as s:
             conv = get_conversation(s, conv_id)
             self.check_access(principal, conv)
+            rows = s.scalars(
+                select(Message).where(Message.conversation_id == conv_id, Message.seq > seq).order_by(Message.seq)
+            )
+            return conversation_public(conv), [message_public(m) for m in rows]
+
+    def post_customer_message(
+        self, principal: Principal, conv_id: str, text: str, idempotency_key: str | None = None
+    ) -> TurnResult:
+        """Store the message (once per ``idempotency_key``) and run the bot's turn.
+
+        Returns ``pending=True`` (HTTP 202) when the message is stored but its reply is not
+        ready: another request is answering it, or the turn failed after the message was
+        stored (the sweeper answers or hands off later). Raises before anything is stored
+        only: ``RateLimited``, ``PayloadTooLarge``, ``NotFound``, ``Forbidden``, ``Conflict``,
+        ``StoreUnavailable``."""
+        self.check_length(text)
+        if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
+            raise InvalidInput("Idempotency-Key must be 1 to 128 printable ASCII characters without spaces.")
+        tenant = principal.tenant_id
+        if idempotency_key is not None:
+            earlier = self._find_posted(principal, conv_id, idempotency_key)
+            if earlier is not None:  # a retry: not stored again, not counted against the rate
+                return self._retry_result(principal, earlier)
+        limits = self.services.limits  # trust: 429 before anything is stored (server/limits.py)
+        limits.check_message(tenant, principal.visitor_id or principal.customer_id or conv_id)
+        stored = self._store_customer_message(principal, conv_id, self.services.redactor(text), idempotency_key)
+        if stored.existing:
+            return self._retry_result(principal, stored)
+        # Committed: acknowledge it to everyone watching.
+        self._publish(tenant, conv_id, "message", stored.message.model_dump(mode="json"))
+        return self._answer(principal, conv_id, stored)
+
+    def _store_customer_message(
+        self, principal: Principal, conv_id: str, text: str, idempotency_key: str | None
+    ) -> _Stored:
+        def work(s: Session) -> _Stored:
+            conv = get_conversation(s, conv_id)
+            self.check_access(principal, conv)
+            if idempotency_key is not None:
+                earlier = self._posted_in(s, conv, idempotency_key)
+                if earlier is not None:
+                    return earlier
             if conv.state == ConversationState.closed.value:
                 raise Conflict("This conversation is closed; start a new one.")
             msg = add_message(s, conv, Author.customer, text)
-            stored = message_public(msg)
-            state = conv.state
-            memory = BotMemory.model_validate(conv.memory.get("bot", {}))
-            turns = turns_of(list_messages(s, conv_id))
-            customer_id = conv.customer_id
-        # Committed: acknowledge it to everyone watching.
-        self._publish(tenant, conv_id, "message", stored.model_dump(mode="json"))
-        if state in (ConversationState.human.value, ConversationState.handoff_pending.value):
-            self.suggest_for_agent(tenant, conv_id, stored.seq)
-            conv_out, _ = self.get(principal, conv_id)
-            return TurnResult(conversation=conv_out, message=stored, replies=[])
-        screen = screen_input(text)
-        if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
-            scope = load_policy(self.services.store, tenant).scope
-            return self._refuse(principal, conv_id, refusal_text(scope), screen.audit_detail(), stored)
-        return self._bot_turn(principal, conv_id, turns, customer_id, memory, stored)
+            if idempotency_key is not None:
+                s.add(IdempotencyKey(conversation_id=conv_id, key=f"client:{idempotency_key}", message_id=msg.id))
+                s.flush()
+            return self._snapshot(s, conv, msg)
+
+        # A concurrent retry with the same key, or a sequence clash: run again, re-reading.
+        return self.services.store.run(principal.tenant_id, work, retry_conflicts=True)
+
+    def _snapshot(self, s: Session, conv: Conversation, msg: Message, *, existing: bool = False) -> _Stored:
+        messages = list_messages(s, conv.id)
+        replies = [
+            message_public(m) for m in messages if m.seq > msg.seq and (m.meta or {}).get("reply_to") == msg.id
+        ]
+        return _Stored(
+            message=message_public(msg),
+            conversation=conversation_public(conv),
+            memory=BotMemory.model_validate(conv.memory.get("bot", {})),
+            turns=turns_of([m for m in messages if m.seq <= msg.seq]),
+            customer_id=conv.customer_id,
+            replies=replies,
+            existing=existing,
+        )
+
+    def _posted_in(self, s: Session, conv: Conversation, idempotency_key: str) -> _Stored | None:
+        row = s.scalars(
+            select(IdempotencyKey).where(
+                IdempotencyKey.conversation_id == conv.id, IdempotencyKey.key == f"client:{idempotency_key}"
+            )
+        ).first()
+        if row is None:
+            return None
+        msg = s.get(Message, row.message_id)
+        return self._snapshot(s, conv, msg, existing=True) if msg is not None else None
+
+    def _find_posted(self, principal: Principal, conv_id: str, idempotency_key: str) -> _Stored | None:
+        with self.services.store.session(principal.tenant_id) as s:
+            conv = get_conversation(s, conv_id)
+            self.check_access(principal, conv)
+            return self._posted_in(s, conv, idempotency_key)
+
+    def _retry_result(self, principal: Principal, earlier: _Stored) -> TurnResult:
+        """A retry gets the original message and its replies; a message whose turn died
+        (no reply, none in flight here) is answered now."""
+        conv = earlier.conversation
+        if earlier.replies or conv.state != BOT or self._answered(principal.tenant_id, conv.id, earlier.message.id):
+            return TurnResult(conversation=conv, message=earlier.message, replies=earlier.replies, pending=False)
+        if self.services.turns.in_flight(earlier.message.id):
+            return TurnResult(conversation=conv, message=earlier.message, replies=[], pending=True)
+        return self._answer(principal, conv.id, earlier)
+
+    def _answered(self, tenant: str, conv_id: str, message_id: str) -> bool:
+        with self.services.store.session(tenant) as s:
+            return (
+                s.scalar(
+                    select(IdempotencyKey.id).where(
+                        IdempotencyKey.conversation_id == conv_id, IdempotencyKey.key == reply_key(message_id)
+                    )
+                )
+                is not None
+            )
+
+    def _answer(self, principal: Principal, conv_id: str, stored: _Stored) -> TurnResult:
+        """Run the turn for a stored message; never raises (the message is stored)."""
+        tenant = principal.tenant_id
+        try:
+            if stored.conversation.state in (ConversationState.human.value, ConversationState.handoff_pending.value):
+                self.suggest_for_agent(tenant, conv_id, stored.message.seq)
+                return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
+            if stored.conversation.state != BOT:
+                return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
+            screen = screen_input(stored.message.text)
+            if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
+                scope = load_policy(self.services.store, tenant).scope
+                return self._refuse(principal, conv_id, refusal_text(scope), screen.audit_detail(), stored.message)
+            return self._bot_turn(
+                principal, conv_id, stored.turns, stored.customer_id, stored.memory, stored.message
+            )
+        except Exception:  # noqa: BLE001  (stored: answer 202 with the state; the sweeper follows up)
+            log.exception("the turn for message %s of %s failed after it was stored", stored.message.id, conv_id)
+            return TurnResult(
+                conversation=self._current(tenant, conv_id) or stored.conversation,
+                message=stored.message,
+                replies=[],
+                pending=True,
+            )
+
+    def _current(self, tenant: str, conv_id: str) -> ConversationPublic | None:
+        try:
+            with self.services.store.session(tenant) as s:
+                return conversation_public(get_conversation(s, conv_id))
+        except Exception:  # noqa: BLE001  (the database may be what failed)
+            return None
+
+    def _store_bot_message(
+        self,
+        tenant: str,
+        conv_id: str,
+        stored: MessagePublic,
+        text: str,
+        meta: dict[str, Any],
+        *,
+        values: dict[str, Any] | None = None,
+        extra: Callable[[Session, Conversation], None] | None = None,
+    ) -> tuple[MessagePublic, ConversationPublic] | None:
+        """Store the bot's message for ``stored`` and apply ``values`` to the conversation in
+        one transaction — only while the conversation is still the bot's and no other turn
+        answered ``stored`` already; else store nothing and return None."""
+
+        def work(s: Session) -> tuple[MessagePublic, ConversationPublic] | None:
+            key = reply_key(stored.id)
+            done = s.scalar(
+                select(IdempotencyKey.id).where(IdempotencyKey.conversation_id == conv_id, IdempotencyKey.key == key)
+            )
+            if done is not None:
+                return None
+            # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
+            claimed = s.execute(
+                update(Conversation)
+                .where(Conversation.id == conv_id, Conversation.state == BOT)
+                .values(**(values or {}), updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
+                return None
+            conv = get_conversation(s, conv_id)
+            s.refresh(conv)
+            msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id})
+            s.add(IdempotencyKey(conversation_id=conv_id, key=key, message_id=msg.id))
+            if extra is not None:
+                extra(s, conv)
+            s.flush()
+            return message_public(msg), conversation_public(conv)
+
+        return self.services.store.run(tenant, work, retry_conflicts=True)
+
+    def _not_stored(self, tenant: str, conv_id: str, stored: MessagePublic) -> TurnResult:
+        """The turn's reply was not stored: an agent took over (nothing of it is sent), or
+        another request answered this message first (its replies are returned)."""
+        with self.services.store.session(tenant) as s:
+            conv = get_conversation(s, conv_id)
+            replies = [
+                message_public(m)
+                for m in s.scalars(
+                    select(Message).where(Message.conversation_id == conv_id, Message.seq > stored.seq)
+                )
+                if (m.meta or {}).get("reply_to") == stored.id
+            ]
+            conv_out = conversation_public(conv)
+        if conv_out.state != BOT and not replies:
+            self._publish(tenant, conv_id, "turn_cancelled", {"message_seq": stored.seq})
+        return TurnResult(conversation=conv_out, message=stored, replies=replies)
 
     def _refuse(
         self, principal: Principal, conv_id: str, text: str, detail: dict[str, object], stored: MessagePublic
     ) -> TurnResult:
         tenant = principal.tenant_id
-        with self.services.store.session(tenant) as s:
-            conv = get_conversation(s, conv_id)
-            bot_msg = add_message(s, conv, Author.bot, text, {"kind": "refusal", "mode": "guardrail"})
+
+        def log_it(s: Session, conv: Conversation) -> None:
             audit(s, principal.actor, "guardrail.injection_blocked", conv_id, **detail)
-            out = message_public(bot_msg)
-            conv_out = conversation_public(conv)
+
+        done = self._store_bot_message(
+            tenant, conv_id, stored, text, {"kind": "refusal", "mode": "guardrail"}, extra=log_it
+        )
+        if done is None:
+            return self._not_stored(tenant, conv_id, stored)
+        out, conv_out = done
         self._publish(tenant, conv_id, "message", out.model_dump(mode="json"))
         return TurnResult(conversation=conv_out, message=stored, replies=[out])
 
@@ -205,60 +430,80 @@ class ConversationService:
         reply.text, reply.mode, reply.citations = text, mode, citations
         return reply
 
+    def _watch(self, tenant: str, conv_id: str, taken_over: Any) -> TakeoverWatch:
+        def read_state() -> str | None:
+            with self.services.store.session(tenant) as s:
+                return s.scalar(select(Conversation.state).where(Conversation.id == conv_id))
+
+        return TakeoverWatch(taken_over, read_state)
+
     def _bot_turn(
         self,
         principal: Principal,
         conv_id: str,
-        turns: list,  # type: ignore[type-arg]
+        turns: list[Turn],
         customer_id: str | None,
         memory: BotMemory,
         stored: MessagePublic,
     ) -> TurnResult:
         tenant = principal.tenant_id
+        with self.services.turns.turn(conv_id, stored.id) as taken_over:
+            watch = self._watch(tenant, conv_id, taken_over)
 
-        def publish_token(piece: str) -> None:
-            self.services.bus.publish(
-                customer_topic(tenant, conv_id),
-                Event(type="token", tenant_id=tenant, conversation_id=conv_id, data={"text": piece}),
-            )
+            def publish_token(piece: str) -> None:
+                if watch():
+                    return  # takeover: not one more token
+                self.services.bus.publish(
+                    customer_topic(tenant, conv_id),
+                    Event(type="token", tenant_id=tenant, conversation_id=conv_id, data={"text": piece}),
+                )
 
-        # trust: tokens stream only while the answer passes the output filter (bot/output_filter.py)
-        hosts = allowed_hosts_for(self.services.store.tenant_config(tenant))
-        on_token = StreamGuard(publish_token, hosts, None)
-
-        try:
-            reply: BotReply = self.services.bot.respond(
-                tenant, turns, customer_id=customer_id, memory=memory, on_token=on_token, conversation_id=conv_id
-            )
-        except HandoffRequired as handoff:
-            return self._apply_handoff(
-                principal, conv_id, handoff.brief, memory, stored, handoff.customer_message or HANDOFF_TEXT
-            )
-        reply = self._filter_reply(principal, conv_id, reply, hosts, stored.text)
-        on_token.close()
-        with self.services.store.session(tenant) as s:
-            conv = get_conversation(s, conv_id)
-            conv.memory = {**conv.memory, "bot": memory.model_dump(mode="json")}
-            conv.state = reply.state.conversation_state.value  # the bot's state machine (bot/state.py)
-            bot_msg = add_message(
-                s,
-                conv,
-                Author.bot,
-                reply.text,
-                {
-                    "citations": [c.model_dump(mode="json") for c in reply.citations],
-                    "grounding": reply.grounding,
-                    "kind": reply.kind,
-                    "mode": reply.mode,
-                    "intent": reply.intent,
-                    "action": reply.action,
-                    "action_call": reply.action_call,  # name, status, args, awaiting, executed (bot/actions)
-                },
-            )
-            out = message_public(bot_msg)
-            conv_out = conversation_public(conv)
+            # trust: tokens stream only while the answer passes the output filter (bot/output_filter.py)
+            hosts = allowed_hosts_for(self.services.store.tenant_config(tenant))
+            on_token = StreamGuard(publish_token, hosts, None)
+            try:
+                # Every model call of this turn shares one deadline and stops on a takeover.
+                with model_budget(self.services.settings.model_timeout_s, cancelled=watch):
+                    reply: BotReply = self.services.bot.respond(
+                        tenant,
+                        turns,
+                        customer_id=customer_id,
+                        memory=memory,
+                        on_token=on_token,
+                        conversation_id=conv_id,
+                    )
+            except HandoffRequired as handoff:
+                return self._apply_handoff(
+                    principal, conv_id, handoff.brief, memory, stored, handoff.customer_message or HANDOFF_TEXT
+                )
+            if watch():
+                return self._not_stored(tenant, conv_id, stored)
+            reply = self._filter_reply(principal, conv_id, reply, hosts, stored.text)
+            on_token.close()
+            meta = {
+                "citations": [c.model_dump(mode="json") for c in reply.citations],
+                "grounding": reply.grounding,
+                "kind": reply.kind,
+                "mode": reply.mode,
+                "intent": reply.intent,
+                "action": reply.action,
+                "action_call": reply.action_call,  # name, status, args, awaiting, executed (bot/actions)
+            }
+            values = {
+                "state": reply.state.conversation_state.value,  # the bot's state machine (bot/state.py)
+                "memory": self._memory_with(tenant, conv_id, memory),
+            }
+            done = self._store_bot_message(tenant, conv_id, stored, reply.text, meta, values=values)
+        if done is None:
+            return self._not_stored(tenant, conv_id, stored)
+        out, conv_out = done
         self._publish(tenant, conv_id, "message", out.model_dump(mode="json"))
         return TurnResult(conversation=conv_out, message=stored, replies=[out])
+
+    def _memory_with(self, tenant: str, conv_id: str, memory: BotMemory) -> dict[str, Any]:
+        with self.services.store.session(tenant) as s:
+            conv = get_conversation(s, conv_id)
+            return {**conv.memory, "bot": memory.model_dump(mode="json")}
 
     def _apply_handoff(
         self,
@@ -270,12 +515,9 @@ class ConversationService:
         text: str = HANDOFF_TEXT,
     ) -> TurnResult:
         tenant = principal.tenant_id
-        with self.services.store.session(tenant) as s:
-            conv = get_conversation(s, conv_id)
-            conv.state = ConversationState.handoff_pending.value
-            conv.queue = brief.queue
-            conv.priority = brief.priority
-            conv.memory = {**conv.memory, "bot": memory.model_dump(mode="json")}
+        made: list[HandoffPublic] = []
+
+        def record(s: Session, conv: Conversation) -> None:
             handoff = Handoff(
                 conversation_id=conv.id,
                 reason=brief.reason.value,
@@ -284,24 +526,67 @@ class ConversationService:
                 brief=brief.model_dump(mode="json"),
             )
             s.add(handoff)
-            sys_msg = add_message(s, conv, Author.bot, text, {"kind": "handoff"})
             audit(s, "bot", "conversation.handoff", conv.id, reason=brief.reason.value, queue=brief.queue)
             s.flush()
-            out = message_public(sys_msg)
-            conv_out = conversation_public(conv)
-            handoff_out = handoff_public(handoff)
-            self._publish_queue(tenant, conv)
+            made.append(handoff_public(handoff))
+
+        values = {
+            "state": ConversationState.handoff_pending.value,
+            "queue": brief.queue,
+            "priority": brief.priority,
+            "memory": self._memory_with(tenant, conv_id, memory),
+        }
+        done = self._store_bot_message(tenant, conv_id, stored, text, {"kind": "handoff"}, values=values, extra=record)
+        if done is None:  # an agent has it already, or another request handed it off
+            return self._not_stored(tenant, conv_id, stored)
+        out, conv_out = done
+        self._publish_queue(tenant, conv_out)
         self._publish(tenant, conv_id, "message", out.model_dump(mode="json"))
-        self._publish(tenant, conv_id, "handoff", handoff_out.model_dump(mode="json"), customer=False)
-        self.services.live_assist.publish_summary(tenant, conv_id)  # rolling summary at handoff
+        self._publish(tenant, conv_id, "handoff", made[-1].model_dump(mode="json"), customer=False)
+        try:
+            self.services.live_assist.publish_summary(tenant, conv_id)  # rolling summary at handoff
+        except Exception:  # noqa: BLE001  (the handoff is stored; the summary is best effort)
+            log.exception("queueing the handoff summary of %s failed", conv_id)
         self._publish(tenant, conv_id, "state", {"state": conv_out.state}, customer=True)
         return TurnResult(conversation=conv_out, message=stored, replies=[out], handoff=brief)
+
+    # -- messages left without a reply (server/sweeper.py) ------------------------------------
+
+    def answer_unanswered(self, tenant: str, conv_id: str, message_id: str) -> bool:
+        """Answer a stored customer message that never got its turn (a crash, a dependency
+        fault), or hand it off when the turn fails again. Returns True when a reply was
+        stored now. Does nothing when the conversation is no longer the bot's, a later
+        message exists, or another worker answered it."""
+        with self.services.store.session(tenant) as s:
+            conv = get_conversation(s, conv_id)
+            msg = s.get(Message, message_id)
+            if msg is None or conv.state != BOT or msg.author != Author.customer.value:
+                return False
+            last = s.scalar(select(Message.id).where(Message.conversation_id == conv_id).order_by(Message.seq.desc()))
+            if last != message_id:
+                return False
+            principal = Principal(Role.customer, tenant, conv.customer_id, visitor_id=conv.visitor_id)
+            stored = self._snapshot(s, conv, msg, existing=True)
+        if self._answered(tenant, conv_id, message_id) or self.services.turns.in_flight(message_id):
+            return False
+        result = self._answer(principal, conv_id, stored)
+        if result.replies:
+            return True
+        if not result.pending:
+            return False
+        brief = HandoffBrief(
+            summary=f"The assistant could not answer the customer's last message because of a technical fault: "
+            f"{stored.message.text[:300]}",
+            reason=HandoffReason.no_answer,
+            reason_detail="technical_fault",
+            language=stored.conversation.language,
+        )
+        handed = self._apply_handoff(principal, conv_id, brief, stored.memory, stored.message, FAULT_HANDOFF_TEXT)
+        return bool(handed.replies)
 
     # -- agent side ----------------------------------------------------------------------
 
     def queue(self, principal: Principal, states: list[str] | None = None) -> list[ConversationPublic]:
-        from sqlalchemy import select
-
         wanted = states or [ConversationState.handoff_pending.value, ConversationState.human.value]
         with self.services.store.session(principal.tenant_id) as s:
             rows = s.scalars(
@@ -310,8 +595,6 @@ class ConversationService:
             return [conversation_public(c) for c in rows]
 
     def handoffs(self, principal: Principal, conv_id: str) -> list[HandoffPublic]:
-        from sqlalchemy import select
-
         with self.services.store.session(principal.tenant_id) as s:
             get_conversation(s, conv_id)
             rows = s.scalars(select(Handoff).where(Handoff.conversation_id == conv_id).order_by(Handoff.created_at))
@@ -325,8 +608,10 @@ class ConversationService:
             conv.state = ConversationState.human.value
             conv.assigned_agent = principal.actor
             audit(s, principal.actor, "conversation.claim", conv.id)
+            s.flush()
             out = conversation_public(conv)
-            self._publish_queue(principal.tenant_id, conv)
+        self.services.turns.take_over(conv_id)  # a turn in flight here stops at once (others: server/turns.py)
+        self._publish_queue(principal.tenant_id, out)
         self._publish(principal.tenant_id, conv_id, "state", {"state": out.state, "agent": principal.actor})
         return out
 
@@ -342,6 +627,7 @@ class ConversationService:
                 conv.assigned_agent = principal.actor
             msg = add_message(s, conv, Author.agent, text, {"agent": principal.actor})
             out = message_public(msg)
+        self.services.turns.take_over(conv_id)  # replying takes over: no bot text from a turn in flight
         self._publish(principal.tenant_id, conv_id, "message", out.model_dump(mode="json"))
         return out
 
@@ -359,8 +645,9 @@ class ConversationService:
                 s, conv, Author.system, "The conversation was handed back to the assistant.", {"kind": "handback"}
             )
             audit(s, principal.actor, "conversation.handback", conv.id)
+            s.flush()
             out = conversation_public(conv)
-            self._publish_queue(principal.tenant_id, conv)
+        self._publish_queue(principal.tenant_id, out)
         self._publish(principal.tenant_id, conv_id, "state", {"state": out.state})
         return out
 
@@ -371,8 +658,9 @@ class ConversationService:
             conv.state = ConversationState.closed.value
             conv.closed_at = utcnow()
             audit(s, principal.actor, "conversation.close", conv.id)
+            s.flush()
             out = conversation_public(conv)
-            self._publish_queue(principal.tenant_id, conv)
+        self._publish_queue(principal.tenant_id, out)
         self._publish(principal.tenant_id, conv_id, "state", {"state": out.state})
         if not was_closed:
             self._wrap_up(principal, conv_id)

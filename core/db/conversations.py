@@ -32,17 +32,30 @@ def get_conversation(session: Session, conversation_id: str) -> Conversation:
 def add_message(
     session: Session, conv: Conversation, author: Author, text: str, meta: dict[str, Any] | None = None
 ) -> Message:
-    last = session.scalar(select(func.max(Message.seq)).where(Message.conversation_id == conv.id))
+    """Append a message with the conversation's next sequence number, atomically.
+
+    Writers of one conversation are serialised by the database itself: PostgreSQL locks the
+    conversation row until the transaction ends (``SELECT … FOR UPDATE``); SQLite takes its
+    write lock when the INSERT starts, and the INSERT computes ``max(seq) + 1`` itself. The
+    unique index on ``(conversation_id, seq)`` refuses a duplicate should anything slip by
+    (``Store.run(..., retry_conflicts=True)`` then runs the unit of work again)."""
+    session.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
+    next_seq = (
+        select(func.coalesce(func.max(Message.seq), 0) + 1)
+        .where(Message.conversation_id == conv.id)
+        .scalar_subquery()
+    )
     msg = Message(
         conversation_id=conv.id,
         tenant_id=conv.tenant_id,
-        seq=(last or 0) + 1,
+        seq=next_seq,
         author=author.value,
         text=text,
         meta=meta or {},
     )
     session.add(msg)
     session.flush()
+    session.refresh(msg, ["seq"])
     return msg
 
 

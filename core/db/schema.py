@@ -129,7 +129,11 @@ class Conversation(TenantScoped, Base):
 
 class Message(TenantScoped, Base):
     __tablename__ = "messages"
-    __table_args__ = (Index("ix_messages_conv_seq", "conversation_id", "seq"),)
+    __table_args__ = (
+        Index("ix_messages_conv_seq", "conversation_id", "seq"),
+        # One sequence number per message of a conversation (core/db/conversations.add_message).
+        Index("uq_messages_conv_seq", "conversation_id", "seq", unique=True),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
@@ -138,6 +142,20 @@ class Message(TenantScoped, Base):
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)  # citations, grounding, kind
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class IdempotencyKey(TenantScoped, Base):
+    """A key that may be used once per conversation: a client's ``Idempotency-Key`` for a
+    posted message (``client:<key>``), or ``reply:<message id>`` so a customer message gets
+    at most one bot turn. ``message_id`` is the message the key produced."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("tenant_id", "conversation_id", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(32), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Handoff(TenantScoped, Base):
@@ -184,6 +202,15 @@ class ArticleVersion(TenantScoped, Base):
     chunk_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(120), default="")
+
+
+class KbState(Base):
+    """One row per tenant: a counter bumped on every article change, read by every worker
+    before a search so all workers search the same live versions (knowledge/index/versions.py)."""
+
+    __tablename__ = "kb_state"
+    tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class KbDraft(TenantScoped, Base):

@@ -3,22 +3,47 @@
 ``Store.session(tenant_id)`` opens a tenant session: every ORM SELECT, UPDATE and DELETE
 in it gets ``tenant_id = :tenant`` added by the data layer, and every new row is stamped
 with the tenant (a row for another tenant is refused). Callers cannot forget the filter.
+
+Database faults: ``Store.run(tenant, work)`` runs a unit of work and, on a transient error
+(a held SQLite lock, a dropped or restarted PostgreSQL connection, a serialization failure
+or deadlock), rolls it back and runs it again with bounded exponential backoff; when the
+error persists it raises ``StoreUnavailable`` (HTTP 503 with ``Retry-After``). A plain
+``session()`` does not retry but turns the same errors into ``StoreUnavailable`` too.
+Nothing is half-written: each attempt is one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
-from core.db.schema import Base, Tenant, TenantScoped
-from core.errors import ConfigurationError, Forbidden
+from core.db.schema import Base, KbState, Message, Tenant, TenantScoped
+from core.errors import ConfigurationError, Forbidden, StoreUnavailable
 from core.registry import Registry
+
+log = logging.getLogger("switchboard.store")
+
+T = TypeVar("T")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for database errors that a retry of the whole unit of work may cure: a held
+    SQLite lock ("database is locked"), a lost PostgreSQL connection, a serialization
+    failure or deadlock (SQLSTATE 40001 / 40P01), a pool checkout timeout."""
+    if isinstance(exc, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 class TenantSession(Session):
@@ -52,16 +77,37 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
 class Store:
     """Engine + session factory. Create once per process and pass it in."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        busy_timeout_s: float = 2.0,
+        retry_attempts: int = 3,
+        retry_base_s: float = 0.05,
+    ) -> None:
+        """``busy_timeout_s``: how long one SQLite statement waits for a held lock (PostgreSQL:
+        the connect timeout); ``retry_attempts``: attempts of a unit of work in ``run``;
+        backoff between them doubles from ``retry_base_s`` with jitter, capped at 1 s."""
+        if busy_timeout_s <= 0 or retry_attempts < 1 or retry_base_s < 0:
+            raise ConfigurationError("The database busy timeout must be positive and retry attempts at least 1")
         self.url = url
+        self.busy_timeout_s = busy_timeout_s
+        self.retry_attempts = retry_attempts
+        self.retry_base_s = retry_base_s
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_s}
         else:
             kwargs["pool_pre_ping"] = True
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 30
+            kwargs["pool_timeout"] = 10
+            if url.startswith("postgresql"):
+                kwargs["connect_args"] = {"connect_timeout": max(1, int(busy_timeout_s + 0.5))}
         try:
             self.engine: Engine = create_engine(url, **kwargs)
         except Exception as exc:
@@ -79,6 +125,18 @@ class Store:
         database lacks (additive upgrades only: new columns get their SQL default or NULL)."""
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
+        self._ensure_unique_indexes()
+
+    def _ensure_unique_indexes(self) -> None:
+        """Unique indexes added after a table first shipped (``create_all`` skips existing
+        tables): created when missing, idempotent."""
+        for index in Base.metadata.tables[Message.__tablename__].indexes:
+            if not index.unique:
+                continue
+            try:
+                index.create(self.engine, checkfirst=True)
+            except SQLAlchemyError as exc:  # e.g. duplicates stored before the constraint existed
+                log.warning("could not create %s (%s); message order is not guaranteed", index.name, exc)
 
     def _add_missing_columns(self) -> None:
         from sqlalchemy import inspect, text
@@ -112,17 +170,91 @@ class Store:
         with self._transaction(None) as session:
             yield session
 
+    def run(self, tenant_id: str | None, work: Callable[[Session], T], *, retry_conflicts: bool = False) -> T:
+        """Run ``work(session)`` in one transaction (a tenant session, or unscoped for
+        ``None``) and commit; on a transient error roll back and run it again, at most
+        ``retry_attempts`` times. ``retry_conflicts``: a unique-constraint violation is
+        retried too (for work that re-reads what a concurrent writer just stored).
+        Raises ``StoreUnavailable`` when the error persists."""
+        if tenant_id is not None and not tenant_id:
+            raise Forbidden("A tenant is required")
+        last: BaseException | None = None
+        for attempt in range(self.retry_attempts):
+            if attempt:
+                self._backoff(attempt)
+            try:
+                with self._factory() as session:
+                    if tenant_id is not None:
+                        session.info["tenant_id"] = tenant_id
+                    try:
+                        result = work(session)
+                        session.commit()
+                        return result
+                    except BaseException:
+                        session.rollback()
+                        raise
+            except IntegrityError as exc:
+                if not retry_conflicts:
+                    raise
+                last = exc
+            except SQLAlchemyError as exc:
+                if not is_transient(exc):
+                    raise
+                last = exc
+            log.warning("database attempt %d of %d failed: %s", attempt + 1, self.retry_attempts, last)
+        raise self._unavailable(last)
+
+    def _backoff(self, attempt: int) -> None:
+        delay = min(1.0, self.retry_base_s * (2 ** (attempt - 1)))
+        time.sleep(delay * (0.5 + random.random()))  # noqa: S311  (jitter, not security)
+
+    def _unavailable(self, exc: BaseException | None) -> StoreUnavailable:
+        what = "locked" if exc is not None and "locked" in str(exc).lower() else "unavailable"
+        error = StoreUnavailable(
+            f"The database is {what} right now; nothing was saved. Please try again in a few seconds.",
+            retry_after_s=max(1.0, self.busy_timeout_s),
+        )
+        error.__cause__ = exc
+        return error
+
     @contextmanager
     def _transaction(self, tenant_id: str | None) -> Iterator[Session]:
-        with self._factory() as session:
-            if tenant_id is not None:
-                session.info["tenant_id"] = tenant_id
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+        try:
+            with self._factory() as session:
+                if tenant_id is not None:
+                    session.info["tenant_id"] = tenant_id
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        except SQLAlchemyError as exc:
+            if is_transient(exc):
+                raise self._unavailable(exc) from exc
+            raise
+
+    # -- shared knowledge-base state --------------------------------------------------------
+
+    def kb_generation(self, tenant_id: str) -> int:
+        """The tenant's KB change counter (0 before any change); one indexed read."""
+        with self.engine.connect() as conn:
+            value = conn.execute(select(KbState.generation).where(KbState.tenant_id == tenant_id)).scalar()
+        return int(value or 0)
+
+    def bump_kb_generation(self, tenant_id: str) -> int:
+        """Count one KB change of the tenant (atomic in the database); returns the new value."""
+
+        def bump(session: Session) -> int:
+            done = session.execute(
+                update(KbState).where(KbState.tenant_id == tenant_id).values(generation=KbState.generation + 1)
+            )
+            if not getattr(done, "rowcount", 0):
+                session.add(KbState(tenant_id=tenant_id, generation=1))
+                session.flush()
+            return int(session.scalar(select(KbState.generation).where(KbState.tenant_id == tenant_id)) or 0)
+
+        return self.run(None, bump, retry_conflicts=True)
 
     def ensure_tenant(self, tenant_id: str, name: str = "", config: dict[str, Any] | None = None) -> None:
         with self.admin_session() as s:

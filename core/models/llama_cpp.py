@@ -102,7 +102,10 @@ class LlamaCppChatModel:
     def _generate(self, prompt: str, params: GenerationParams) -> Iterator[str | tuple[str, str]]:
         llm = self._load()
         deadline = time.monotonic() + params.timeout_s
-        with self._lock:
+        # One context serves one call at a time; waiting for it counts against the deadline.
+        if not self._lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            raise ModelTimeout("llama.cpp was busy with other calls until the deadline")
+        try:
             try:
                 chunks = llm.create_completion(
                     prompt,
@@ -125,6 +128,8 @@ class LlamaCppChatModel:
                 raise
             except Exception as exc:
                 raise ModelUnavailable(f"llama.cpp generation failed: {exc}") from exc
+        finally:
+            self._lock.release()
 
     def describe(self) -> dict[str, object]:
         return {

@@ -84,29 +84,38 @@ class OpenAICompatibleChatModel:
             return str(choice["delta"].get("content") or "")
         return str(choice.get("text") or "")
 
+    def _timeout_for(self, params: GenerationParams) -> httpx.Timeout:
+        """The configured timeouts, never longer than the call's own budget."""
+        read = min(self._timeout.read or params.timeout_s, params.timeout_s)
+        connect = min(self._timeout.connect or params.timeout_s, params.timeout_s)
+        return httpx.Timeout(read, connect=connect)
+
     def complete(self, prompt: str, params: GenerationParams) -> Completion:
         path, body = self._body(prompt, params, stream=False)
         try:
-            response = self.client.post(path, json=body)
+            response = self.client.post(path, json=body, timeout=self._timeout_for(params))
             response.raise_for_status()
         except httpx.TimeoutException as exc:
             raise ModelTimeout(f"{self.base_url} did not answer in time") from exc
         except httpx.HTTPError as exc:
             raise ModelUnavailable(f"{self.base_url} failed: {exc}") from exc
-        data = response.json()
-        choice = data["choices"][0]
-        usage = data.get("usage") or {}
-        return Completion(
-            text=self._text_of(choice),
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            finish_reason=str(choice.get("finish_reason") or "stop"),
-        )
+        try:
+            data = response.json()
+            choice = data["choices"][0]
+            usage = data.get("usage") or {}
+            return Completion(
+                text=self._text_of(choice),
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                finish_reason=str(choice.get("finish_reason") or "stop"),
+            )
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ModelUnavailable(f"{self.base_url} sent a malformed completion: {exc!r}"[:300]) from exc
 
     def stream(self, prompt: str, params: GenerationParams) -> Iterator[str]:
         path, body = self._body(prompt, params, stream=True)
         try:
-            with self.client.stream("POST", path, json=body) as response:
+            with self.client.stream("POST", path, json=body, timeout=self._timeout_for(params)) as response:
                 response.raise_for_status()
                 for line in response.iter_lines():
                     if not line.startswith("data:"):
@@ -114,11 +123,13 @@ class OpenAICompatibleChatModel:
                     payload = line[5:].strip()
                     if payload == "[DONE]":
                         break
-                    choices = json.loads(payload).get("choices") or []
-                    if choices:
-                        text = self._text_of(choices[0])
-                        if text:
-                            yield text
+                    try:
+                        choices = json.loads(payload).get("choices") or []
+                        text = self._text_of(choices[0]) if choices else ""
+                    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+                        raise ModelUnavailable(f"{self.base_url} sent a malformed stream event: {exc!r}"[:300]) from exc
+                    if text:
+                        yield text
         except httpx.TimeoutException as exc:
             raise ModelTimeout(f"{self.base_url} did not answer in time") from exc
         except httpx.HTTPError as exc:

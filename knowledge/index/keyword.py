@@ -7,6 +7,11 @@ Lucene idf) computed with numpy over the posting lists of the query terms only.
 
 Tenant isolation is by construction (one state per tenant); visibility, language and the
 live-version snapshot are applied as a mask inside scoring, not after a top-k cut.
+
+Several workers: a search whose live-version snapshot names a version this index does not
+hold (another worker loaded it; ``knowledge/index/versions.py`` reloads the snapshot from
+the shared store) first adds that version's chunks from the dense index, which all workers
+share (Chroma server). Rows of versions no longer live stay masked out.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -101,6 +106,9 @@ class _TenantBM25:
         self.n_alive = 0
         self.total_length = 0.0
         self.live_cache: tuple[int, np.ndarray] | None = None
+        self.present: Counter[tuple[str, int]] = Counter()  # (article, version) -> alive rows
+        self.synced_generation = -1  # the live snapshot last checked for missing versions
+        self.tried: dict[str, int] = {}  # article -> version last fetched from the dense index
 
     def add(self, chunk: Chunk) -> None:
         if chunk.id in self.row_of:
@@ -127,6 +135,7 @@ class _TenantBM25:
             self.live_cache = None
         self.article.append(code)
         self.version.append(chunk.version)
+        self.present[(chunk.article_id, chunk.version)] += 1
         self.n_alive += 1
         self.total_length += len(tokens)
 
@@ -141,12 +150,22 @@ class _TenantBM25:
             self.df[term] -= 1
         self.chunks[row] = None
         self.alive[row] = False
+        key = (chunk.article_id, chunk.version)
+        self.present[key] -= 1
+        if self.present[key] <= 0:
+            del self.present[key]
         self.n_alive -= 1
         self.total_length -= len(tokens)
 
     @property
     def dead(self) -> int:
         return len(self.chunks) - self.n_alive
+
+    def missing(self, versions: Mapping[str, int]) -> dict[str, int]:
+        """Live versions this state holds no row of and has not fetched yet."""
+        return {
+            a: v for a, v in versions.items() if (a, v) not in self.present and self.tried.get(a) != v
+        }
 
     def live_mask(self, filters: Filters) -> np.ndarray | None:
         view = filters.live
@@ -202,6 +221,16 @@ class KeywordIndex:
             if state.dead > 1000 and state.dead > state.n_alive:
                 self._compact(tenant_id, state)
 
+    def _catch_up(self, tenant_id: str, state: _TenantBM25, versions: Mapping[str, int]) -> None:
+        """Add the chunks of live versions written by another worker (from the dense index)."""
+        missing = state.missing(versions)
+        if not missing:
+            return
+        state.tried.update(missing)
+        for chunk in self._loader(tenant_id):
+            if missing.get(chunk.article_id) == chunk.version and chunk.id not in state.row_of:
+                state.add(chunk)
+
     def _compact(self, tenant_id: str, state: _TenantBM25) -> None:
         fresh = _TenantBM25()
         for chunk in state.chunks:
@@ -223,6 +252,9 @@ class KeywordIndex:
             return []
         with self._lock:
             state = self._tenant(filters.tenant_id)
+            if filters.live is not None and state.synced_generation != filters.live.generation:
+                self._catch_up(filters.tenant_id, state, filters.live.versions)
+                state.synced_generation = filters.live.generation
             n_rows = len(state.chunks)
             if state.n_alive == 0:
                 return []

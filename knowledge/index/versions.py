@@ -10,16 +10,26 @@ never neither.
 
 The pointers live in this process; the database row (``Article.current_version``) is the
 source they are loaded from.
+
+One state for all workers: with a ``SharedGeneration`` (the Store's per-tenant KB counter),
+every flip also bumps the shared counter, and every search first reads it (one indexed
+row); when another worker changed the KB the pointers are reloaded from the database
+before the search takes its snapshot. So an article edited through any worker is what
+every worker's next search sees, without a restart and without the event bus.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import count
+from typing import Protocol
+
+log = logging.getLogger("switchboard.kb")
 
 _GENERATIONS = count(1)
 
@@ -37,10 +47,25 @@ class LiveView:
         return self.versions.get(article_id) == version
 
 
-class LiveVersions:
-    """Per-tenant live-version pointers, loaded lazily with ``loader(tenant)``."""
+class SharedGeneration(Protocol):
+    """A per-tenant change counter every worker can read (``core.db.store.Store`` is one)."""
 
-    def __init__(self, loader: Callable[[str], dict[str, int]], *, grace_timeout_s: float = 10.0) -> None:
+    def kb_generation(self, tenant_id: str) -> int: ...
+
+    def bump_kb_generation(self, tenant_id: str) -> int: ...
+
+
+class LiveVersions:
+    """Per-tenant live-version pointers, loaded lazily with ``loader(tenant)``; with
+    ``shared``, reloaded whenever another worker changed the tenant's KB."""
+
+    def __init__(
+        self,
+        loader: Callable[[str], dict[str, int]],
+        *,
+        grace_timeout_s: float = 10.0,
+        shared: SharedGeneration | None = None,
+    ) -> None:
         if grace_timeout_s <= 0:
             raise ValueError("grace_timeout_s must be positive")
         self._loader = loader
@@ -48,6 +73,8 @@ class LiveVersions:
         self._cond = threading.Condition(threading.RLock())
         self._readers: Counter[int] = Counter()
         self.grace_timeout_s = grace_timeout_s
+        self.shared = shared
+        self._seen: dict[str, int] = {}  # tenant -> shared generation the pointers reflect
 
     def _current(self, tenant_id: str) -> LiveView:
         current = self._views.get(tenant_id)
@@ -56,13 +83,51 @@ class LiveVersions:
             self._views[tenant_id] = current
         return current
 
+    def _sync(self, tenant_id: str) -> None:
+        """Reload the pointers when the shared counter moved (another worker's change)."""
+        if self.shared is None:
+            return
+        try:
+            shared = self.shared.kb_generation(tenant_id)
+        except Exception as exc:  # noqa: BLE001  (the database is down: search what we have)
+            log.warning("could not read the shared KB generation of %s: %s", tenant_id, exc)
+            return
+        with self._cond:
+            if self._seen.get(tenant_id) == shared and tenant_id in self._views:
+                return
+        versions = dict(self._loader(tenant_id))
+        with self._cond:
+            if self._seen.get(tenant_id, -1) > shared:
+                return  # a newer reload won the race
+            base = self._views.get(tenant_id)
+            if base is None or base.versions != versions:
+                pending = base.pending if base is not None else 0
+                self._views[tenant_id] = LiveView(versions, pending, next(_GENERATIONS))
+            self._seen[tenant_id] = shared
+
+    def _publish(self, tenant_id: str) -> None:
+        """Tell the other workers (after this worker's own flip)."""
+        if self.shared is None:
+            return
+        try:
+            generation = self.shared.bump_kb_generation(tenant_id)
+        except Exception as exc:  # noqa: BLE001  (the change is stored; others catch up on the next bump)
+            log.warning("could not bump the shared KB generation of %s: %s", tenant_id, exc)
+            return
+        with self._cond:
+            # Our own pointers already include the change: no reload for our own bump.
+            if self._seen.get(tenant_id, -1) == generation - 1:
+                self._seen[tenant_id] = generation
+
     def view(self, tenant_id: str) -> LiveView:
+        self._sync(tenant_id)
         with self._cond:
             return self._current(tenant_id)
 
     @contextmanager
     def reading(self, tenant_id: str) -> Iterator[LiveView]:
         """A snapshot for one search; retired chunks are not deleted while it is held."""
+        self._sync(tenant_id)
         with self._cond:
             view = self._current(tenant_id)
             self._readers[view.generation] += 1
@@ -98,8 +163,10 @@ class LiveVersions:
                     versions[article_id] = version
             view = LiveView(versions, max(0, base.pending + pending_delta), next(_GENERATIONS))
             self._views[tenant_id] = view
-            return view.generation
+        self._publish(tenant_id)
+        return view.generation
 
     def forget(self, tenant_id: str) -> None:
         with self._cond:
             self._views.pop(tenant_id, None)
+            self._seen.pop(tenant_id, None)

@@ -18,7 +18,7 @@ from server.deps import STAFF, RoleGuard
 from tests.conftest import ADMIN, AGENT, EDITOR, EVALUATOR, SUPERVISOR, customer_headers
 
 # Public on purpose: HTML shells (their data comes from guarded APIs), health, dev-only token.
-PUBLIC = {("GET", "/healthz"), ("GET", "/api/demo/session")}
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/api/demo/session")}
 # Websockets check roles in server/routes/ws.py (query-string credentials).
 WEBSOCKET_ROLES: dict[str, frozenset[Role]] = {
     "/ws/conversations/{conversation_id}": frozenset({Role.customer}),
