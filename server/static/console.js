@@ -5,7 +5,7 @@
   const keyInput = $("api-key");
   keyInput.value = localStorage.getItem("sb-agent-key") || "dev-agent-key";
   keyInput.onchange = () => { localStorage.setItem("sb-agent-key", keyInput.value); loadQueue(); };
-  let current = null, convSocket = null, queueSocket = null, latestSeq = 0, shownSeq = 0;
+  let current = null, convSocket = null, queueSocket = null, latestSeq = 0, shownSeq = 0, convSeq = 0;
   let inserted = null; // {id, text}: the suggestion the composer text came from
   let drafting = null; // element streaming the model's draft reply
   const seen = new Set();
@@ -239,16 +239,26 @@
     const c = await api(`/api/agent/conversations/${id}`);
     $("conv-title").textContent = `${c.customer_id || "guest"} · ${c.state.replace("_", " ")}`;
     for (const m of c.messages) showMessage(m);
+    convSeq = c.messages.reduce((n, m) => Math.max(n, m.seq), 0);
     const hs = await api(`/api/agent/conversations/${id}/handoffs`);
     if (hs.length) showBrief(hs[hs.length - 1]);
     showAccount(id);
     for (const b of ["btn-claim", "btn-handback", "btn-close", "btn-summary"]) $(b).disabled = false;
-    if (convSocket) convSocket.close();
-    convSocket = new WebSocket(`${proto}://${location.host}/ws/agent/conversations/${id}?key=${encodeURIComponent(key())}`);
-    convSocket.onmessage = (e) => {
+    if (convSocket) { convSocket.onclose = null; convSocket.close(); }
+    connectConversation(id, c);
+    loadQueue();
+  }
+
+  // Reconnects when the server closes the socket (e.g. 1013: the event bus was interrupted) and
+  // asks for the messages after the last sequence number it has (?since=), so none is missed.
+  function connectConversation(id, c) {
+    const sock = new WebSocket(`${proto}://${location.host}/ws/agent/conversations/${id}?key=${encodeURIComponent(key())}&since=${convSeq}`);
+    convSocket = sock;
+    sock.onclose = () => { if (current === id && convSocket === sock) setTimeout(() => { if (current === id && convSocket === sock) connectConversation(id, c); }, 1500); };
+    sock.onmessage = (e) => {
       const ev = JSON.parse(e.data);
       if (ev.conversation_id !== current) return;
-      if (ev.type === "message") showMessage(ev.data);
+      if (ev.type === "message") { convSeq = Math.max(convSeq, ev.data.seq || 0); showMessage(ev.data); }
       else if (ev.type === "suggestions") showSuggestions(ev.data);
       else if (ev.type === "replies") showReplies(ev.data);
       else if (ev.type === "reply_token") { if (drafting && ev.data.message_seq === shownSeq) { if (drafting.textContent === "Drafting replies…") drafting.textContent = ""; drafting.textContent += ev.data.text; } }
@@ -257,8 +267,7 @@
       else if (ev.type === "handoff") showBrief(ev.data);
       else if (ev.type === "state") $("conv-title").textContent = `${c.customer_id || "guest"} · ${ev.data.state.replace("_", " ")}`;
     };
-    convSocket.onopen = () => api(`/api/agent/conversations/${id}/suggestions`, { method: "POST" }).catch(() => {});
-    loadQueue();
+    sock.onopen = () => api(`/api/agent/conversations/${id}/suggestions`, { method: "POST" }).catch(() => {});
   }
 
   function showSummary(s) { const box = $("summary"); box.hidden = false; box.textContent = s.text; }

@@ -2,7 +2,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
   const log = $("sb-log"), input = $("sb-input"), statusEl = $("sb-status");
-  let token = null, convId = null, socket = null, streamBubble = null;
+  let token = null, convId = null, socket = null, streamBubble = null, lastSeq = 0, retryMs = 1000, pinger = null;
   const seen = new Set();
 
   // Citation URLs come from KB metadata: only http(s) becomes a link (no javascript:, data:, …).
@@ -42,6 +42,7 @@
   }
 
   function showMessage(m) {
+    lastSeq = Math.max(lastSeq, m.seq || 0);
     if (seen.has(m.id)) return;
     seen.add(m.id);
     if (m.author === "bot" && streamBubble) { streamBubble.remove(); streamBubble = null; }
@@ -71,40 +72,79 @@
     const conv = await api("/api/conversations", { method: "POST", body: "{}" });
     convId = conv.id;
     log.dataset.conversation = convId;
-    log.innerHTML = ""; seen.clear(); csatShown = false;
+    log.innerHTML = ""; seen.clear(); csatShown = false; lastSeq = 0;
     connect();
     const profile = await api("/api/widget/profile");
     document.querySelectorAll("[data-company]").forEach((el) => { el.textContent = profile.company; });
     bubble("bot", profile.greeting);
   }
 
+  // Reconnects whenever the socket closes (1013: the server's event bus was interrupted), with
+  // backoff, and asks for what it missed since the last sequence number it has (?since=).
   function connect() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${proto}://${location.host}/ws/conversations/${convId}?token=${encodeURIComponent(token)}`);
-    socket.onmessage = (e) => {
+    const conv = convId;
+    const sock = new WebSocket(`${proto}://${location.host}/ws/conversations/${conv}?token=${encodeURIComponent(token)}&since=${lastSeq}`);
+    socket = sock;
+    sock.onopen = () => { retryMs = 1000; };
+    sock.onmessage = (e) => {
       const ev = JSON.parse(e.data);
       if (ev.type === "message") showMessage(ev.data);
+      else if (ev.type === "turn_cancelled" && streamBubble) { streamBubble.remove(); streamBubble = null; }
       else if (ev.type === "token") {
         if (!streamBubble) streamBubble = bubble("bot", "");
         streamBubble.appendChild(document.createTextNode(ev.data.text));
         log.scrollTop = log.scrollHeight;
       } else if (ev.type === "state") {
+        if (ev.data.state !== "bot" && streamBubble) { streamBubble.remove(); streamBubble = null; } // an agent took over
         statusEl.textContent = ev.data.state === "human" ? "A support agent has joined." :
           ev.data.state === "handoff_pending" ? "Waiting for a support agent…" :
           ev.data.state === "bot" ? "You're chatting with the assistant." : "";
         if (ev.data.state === "closed") askCsat();
       }
     };
-    socket.onclose = () => { setTimeout(() => { if (convId) connect(); }, 1500); };
-    setInterval(() => { if (socket.readyState === 1) socket.send("ping"); }, 20000);
+    sock.onclose = () => {
+      if (socket !== sock || convId !== conv) return;
+      setTimeout(() => { if (socket === sock && convId === conv) connect(); }, retryMs);
+      retryMs = Math.min(retryMs * 2, 15000);
+    };
+    if (!pinger) pinger = setInterval(() => { if (socket && socket.readyState === 1) socket.send("ping"); }, 20000);
+  }
+
+  // One client message id per message, sent as Idempotency-Key on every retry: a retry after a
+  // network error or a 429/503 returns the stored message and its replies, never a second copy.
+  async function post(text) {
+    const key = (crypto.randomUUID && crypto.randomUUID()) || String(Date.now()) + Math.random().toString(16).slice(2);
+    let wait = 1000;
+    for (let attempt = 0; ; attempt++) {
+      let res;
+      try {
+        res = await fetch(`/api/conversations/${convId}/messages`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", Authorization: "Bearer " + token, "Idempotency-Key": key },
+          body: JSON.stringify({ text }),
+        });
+      } catch (err) {
+        if (attempt >= 4) throw err;
+        await new Promise((r) => setTimeout(r, wait)); wait *= 2; continue;
+      }
+      const body = await res.json().catch(() => ({}));
+      if (res.ok) return body;
+      if ((res.status === 429 || res.status === 503) && attempt < 4) {
+        const after = Number(res.headers.get("Retry-After")) || wait / 1000;
+        statusEl.textContent = "Busy — retrying…";
+        await new Promise((r) => setTimeout(r, Math.min(after, 30) * 1000)); wait *= 2; continue;
+      }
+      throw new Error(body.error || res.statusText);
+    }
   }
 
   async function send(text) {
     bubble("customer", text);
     statusEl.textContent = "…";
     try {
-      const r = await api(`/api/conversations/${convId}/messages`, { method: "POST", body: JSON.stringify({ text }) });
-      seen.add(r.message.id);
+      const r = await post(text);
+      seen.add(r.message.id); lastSeq = Math.max(lastSeq, r.message.seq);
       for (const m of r.replies) showMessage(m);
       if (!r.replies.length && statusEl.textContent === "…") statusEl.textContent = "";
       else if (statusEl.textContent === "…") statusEl.textContent = "";
