@@ -152,7 +152,15 @@ class RecordImporter:
 
     def __init__(self, store: Store, redact: Callable[[str], str]) -> None:
         self.store = store
-        self.redact = redact
+        self._redact = redact
+        self._seen: dict[str, str] = {}  # exports repeat values (tariff names, locations): redact once
+
+    def redact(self, text: str) -> str:
+        if text not in self._seen:
+            if len(self._seen) > 50_000:
+                self._seen.clear()
+            self._seen[text] = self._redact(text)
+        return self._seen[text]
 
     def import_file(self, tenant_id: str, path: Path, *, max_bytes: int = MAX_CRM_FILE_BYTES) -> RecordImportReport:
         return self.import_records(tenant_id, read_records(path, max_bytes=max_bytes), path.name)
