@@ -65,7 +65,7 @@
       latestSeq = m.seq;
       if (shownSeq && shownSeq < latestSeq) { // suggestions for an older message: hide them until the new ones arrive
         $("stale-note").hidden = false;
-        for (const b of ["replies", "suggestions", "nba"]) $(b).innerHTML = "";
+        for (const b of ["replies", "suggestions", "nba", "guidance"]) $(b).innerHTML = "";
         drafting = null;
       }
     }
@@ -132,7 +132,8 @@
     if (withFeedback) {
       const row = el("div", "row");
       const use = el("button", null, "Quote"); use.type = "button";
-      use.onclick = () => { insertText(a.highlight || a.passage.slice(0, 300), a.id, "article"); };
+      if (a.visibility === "internal") { use.disabled = true; use.title = "Internal article: not for customers"; }
+      use.onclick = () => { if (a.visibility !== "internal") insertText(a.highlight || a.passage.slice(0, 300), a.id, "article"); };
       const dismiss = el("button", null, "Dismiss"); dismiss.type = "button";
       dismiss.onclick = () => { card.remove(); feedback([{ suggestion_id: a.id, kind: "article", event: "dismissed" }]); };
       row.append(use, dismiss); card.appendChild(row);
@@ -148,6 +149,7 @@
     for (const a of s.articles) { box.appendChild(articleCard(a, true)); shown.push({ suggestion_id: a.id, kind: "article", event: "shown" }); }
     if (!s.articles.length) box.appendChild(el("p", "muted", "No matching article."));
     showNextAction(s.next_action, s.message_seq, shown);
+    showGuidance(s.guidance);
     showFacts(s.facts);
     showSentiment(s.sentiment);
     $("replies").innerHTML = ""; $("replies").dataset.seq = s.message_seq;
@@ -156,26 +158,48 @@
     feedback(shown);
   }
 
+  // The next best action: what to do, why, and the steps the guideline lists (internal).
   function showNextAction(n, seq, shown) {
     const box = $("nba"); box.innerHTML = "";
-    if (!n) { box.appendChild(el("p", "muted", "No matching guideline.")); return; }
-    const card = el("div", "suggestion nba"); card.dataset.testid = "next-action-card";
-    card.appendChild(el("div", "muted", `${n.flow} › ${n.subflow_name} (${Math.round(n.confidence * 100)}%)`));
-    card.appendChild(el("div", "label", n.action ? n.label : "All required steps done"));
-    if (n.guidance) card.appendChild(el("p", null, n.guidance));
-    if (n.details && n.details.length) { const ul = el("ul"); for (const d of n.details) ul.appendChild(el("li", null, d)); card.appendChild(ul); }
-    if (n.remaining && n.remaining.length > 1) card.appendChild(el("div", "muted", "Then: " + n.remaining.slice(1).join(" → ")));
-    if (n.action) {
-      const id = `action:${seq}:${n.action}`;
-      const done = el("button", null, "Mark done"); done.type = "button"; done.dataset.testid = "action-done";
-      done.onclick = async () => {
-        await feedback([{ suggestion_id: id, kind: "action", event: "inserted" }]);
-        await api(`/api/copilot/conversations/${current}/actions/${encodeURIComponent(n.action)}/done`, { method: "POST" });
-      };
-      card.appendChild(done);
-      shown.push({ suggestion_id: id, kind: "action", event: "shown" });
-    }
+    if (!n) { box.appendChild(el("p", "muted", "No matching action.")); return; }
+    const card = el("div", "suggestion nba"); card.dataset.testid = "next-action-card"; card.dataset.action = n.key;
+    const head = el("div", "label", n.label); head.dataset.testid = "next-action-label"; card.appendChild(head);
+    card.appendChild(el("div", "muted", `${n.key} · ${Math.round(n.confidence * 100)}%` + (n.group ? ` · ${n.group}` : "")));
+    if (n.reason) { const why = el("p", "why", "Why: " + n.reason); why.dataset.testid = "next-action-reason"; card.appendChild(why); }
+    if (n.steps && n.steps.length) {
+      const note = el("div", "internal-note", "internal — do not send");
+      card.appendChild(note);
+      card.appendChild(el("div", "muted", "Next steps" + (n.guideline_title ? ` (${n.guideline_title})` : "") + ":"));
+      const ol = el("ol", "steps"); ol.dataset.testid = "next-action-steps";
+      for (const st of n.steps) { const li = el("li", st.done ? "done" : null, st.text); ol.appendChild(li); }
+      card.appendChild(ol);
+    } else if (n.guidance && n.guidance !== n.description) card.appendChild(el("p", null, n.guidance));
+    if (n.alternatives && n.alternatives.length) card.appendChild(el("div", "muted", "Or: " + n.alternatives.map((a) => a.label).join(" · ")));
+    const target = n.step || n.key;
+    const id = `action:${seq}:${target}`;
+    const done = el("button", null, "Mark done"); done.type = "button"; done.dataset.testid = "action-done";
+    done.onclick = async () => {
+      await feedback([{ suggestion_id: id, kind: "action", event: "inserted" }]);
+      await api(`/api/copilot/conversations/${current}/actions/${encodeURIComponent(target)}/done`, { method: "POST" });
+    };
+    card.appendChild(done);
+    shown.push({ suggestion_id: id, kind: "action", event: "shown" });
     box.appendChild(card);
+  }
+
+  // Internal guidance from internal articles: for the agent only, never inserted into a reply.
+  function showGuidance(notes) {
+    const box = $("guidance"); box.innerHTML = "";
+    const list = (notes || []).filter((g) => g.kind !== "step");
+    box.hidden = !list.length;
+    if (!list.length) return;
+    box.appendChild(el("div", "internal-note", "internal — do not send"));
+    for (const g of list) {
+      const item = el("div", "guidance-item"); item.dataset.testid = "guidance-item"; item.dataset.article = g.article_id;
+      item.appendChild(el("div", "muted", g.title));
+      item.appendChild(el("p", null, g.text));
+      box.appendChild(item);
+    }
   }
 
   function showFacts(f) {
@@ -218,6 +242,7 @@
       const dis = el("button", null, "Dismiss"); dis.type = "button";
       dis.onclick = () => { card.remove(); feedback([{ suggestion_id: rep.id, kind: "reply", event: "dismissed" }]); };
       row.append(ins, dis, el("span", "muted", rep.mode));
+      if (rep.needs_translation) { const t = el("span", "badge", `translate to ${rep.translate_to}`); t.dataset.testid = "needs-translation"; row.appendChild(t); }
       card.appendChild(row);
       box.appendChild(card);
       shown.push({ suggestion_id: rep.id, kind: "reply", event: "shown" });
@@ -235,7 +260,7 @@
   async function open(id) {
     current = id; seen.clear(); latestSeq = 0; shownSeq = 0; inserted = null;
     $("log").innerHTML = ""; $("brief").innerHTML = ""; $("summary").hidden = true;
-    for (const b of ["suggestions", "replies", "nba", "facts", "sentiment", "search-results"]) $(b).innerHTML = "";
+    for (const b of ["suggestions", "replies", "nba", "guidance", "facts", "sentiment", "search-results"]) $(b).innerHTML = "";
     const c = await api(`/api/agent/conversations/${id}`);
     $("conv-title").textContent = `${c.customer_id || "guest"} · ${c.state.replace("_", " ")}`;
     for (const m of c.messages) showMessage(m);
