@@ -116,6 +116,8 @@ class Services:
             self.embedder,
             self.live_versions,
             max_bytes=self.settings.max_upload_bytes,
+            max_chunks_per_file=self.settings.kb_max_chunks_per_file,
+            max_seconds_per_file=self.settings.kb_max_seconds_per_file,
         )
 
     @cached_property
