@@ -25,7 +25,7 @@ __all__ = ["Reading", "SlotValue", "find_value", "human", "parse_date", "read_an
 
 SlotValue = str | int | float
 
-_WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_WORD = re.compile(r"[a-z0-9]+")
 _NUMBER_WORDS = {
     w: i
     for i, w in enumerate(
