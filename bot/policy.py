@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.actions import ActionContext, ActionOutcome, ActionRunner, is_request
+from bot.actions import ActionContext, ActionOutcome, ActionRunner
+from bot.actions.detect import requested_action
 from bot.answer import Answer, GroundedAnswerer
 from bot.brief import build_brief
 from bot.catalog import IntentCatalog
@@ -42,13 +43,6 @@ _NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel that|never ?mind|stop|n)
 
 def _actions(policy: TenantPolicy) -> list[ActionSpec]:
     return list(policy.config.actions) if policy.config is not None else []
-
-
-def _personal(t: _Turn, spec: ActionSpec) -> bool:
-    """The message asks us to run ``spec`` (a request, not a question about it; see
-    ``bot.actions.request``). The first words of the tenant's action names count as verbs."""
-    verbs = {a.name.split("_", 1)[0] for a in _actions(t.policy)}
-    return is_request(t.last, read=spec.kind == "read", verbs=verbs)
 
 
 @dataclass
@@ -215,12 +209,9 @@ class Bot:
     # -- actions -------------------------------------------------------------------------
 
     def _requested_action(self, t: _Turn) -> ActionSpec | None:
-        """The tenant's action the customer asks for: the intent classifier names it (an
-        action's examples are trained as intents) and the message is a request."""
-        if t.prediction is None or t.prediction.intent is None:
-            return None
-        spec = next((a for a in _actions(t.policy) if a.name == t.prediction.intent), None)
-        return spec if spec is not None and _personal(t, spec) else None
+        """The tenant's action the customer's own message asks for (``bot.actions.detect``);
+        text from the KB or CRM never reaches this."""
+        return requested_action(t.prediction, _actions(t.policy), t.last)
 
     def _action_context(self, t: _Turn) -> ActionContext:
         tz = t.policy.config.timezone if t.policy.config is not None else "UTC"
