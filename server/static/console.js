@@ -60,6 +60,7 @@
     const div = el("div", "msg " + m.author); div.dataset.author = m.author;
     div.appendChild(el("span", "who", { customer: "Customer", bot: "Bot", agent: "You", system: "" }[m.author] ?? m.author));
     div.appendChild(document.createTextNode(m.text));
+    if (m.action) div.appendChild(actionLine(m.action));
     $("log").appendChild(div); $("log").scrollTop = $("log").scrollHeight;
     if (m.author === "customer" && m.seq > latestSeq) {
       latestSeq = m.seq;
@@ -69,6 +70,17 @@
         drafting = null;
       }
     }
+  }
+
+  // A self-service action the bot proposed, asked about or ran: name, status, parameters, result.
+  function actionLine(a) {
+    const box = el("div", "muted"); box.dataset.testid = "action";
+    box.appendChild(el("span", "badge", `action ${String(a.name).replace(/_/g, " ")}: ${a.status}`));
+    const args = Object.entries(a.args || {}).filter(([, v]) => v !== null && v !== "").map(([k, v]) => `${k.replace(/_/g, " ")} = ${v}`);
+    if (args.length) box.appendChild(el("span", null, args.join(", ")));
+    if (a.awaiting) box.appendChild(el("span", null, ` · waiting for ${String(a.awaiting).replace(/_/g, " ")}`));
+    if (a.result !== undefined && a.result !== null) box.appendChild(el("div", null, "result: " + JSON.stringify(a.result).slice(0, 300)));
+    return box;
   }
 
   function showBrief(h) {
