@@ -27,9 +27,19 @@ from typing import Any
 
 import httpx
 
+from core.db.store import Store
 from core.errors import ConfigurationError
+from core.tenancy.load import parse_tenant_config
+from core.tenancy.registry import TenantRegistry
 
-__all__ = ["bind_actions", "free_port", "http_executor", "local_action_service", "mcp_stdio_executor"]
+__all__ = [
+    "bind_actions",
+    "bind_missing_executors",
+    "free_port",
+    "http_executor",
+    "local_action_service",
+    "mcp_stdio_executor",
+]
 
 
 def free_port() -> int:
@@ -94,7 +104,9 @@ def http_executor(base_url: str, action: str, timeout_s: float = 5.0) -> dict[st
     }
 
 
-def mcp_stdio_executor(crm: Path, action: str, *, journal: Path | None = None, timeout_s: float = 20.0) -> dict[str, Any]:
+def mcp_stdio_executor(
+    crm: Path, action: str, *, journal: Path | None = None, timeout_s: float = 20.0
+) -> dict[str, Any]:
     """The ``mcp`` executor of ``action`` on ``evals.crm_mcp`` started over stdio per call."""
     command = [sys.executable, "-m", "evals.crm_mcp", "--crm", str(crm), "--action", action]
     if journal is not None:
@@ -116,3 +128,17 @@ def bind_actions(config: dict[str, Any], base_url: str, *, only_missing: bool = 
         if isinstance(action, dict) and (not action.get("executor") or not only_missing):
             action["executor"] = http_executor(base_url, str(action.get("name", "")))
     return out
+
+
+def bind_missing_executors(store: Store, tenant_id: str, base_url: str) -> list[str]:
+    """Point the stored tenant's actions that declare no executor at the local service and
+    store the configuration again (audited as ``tenant.updated`` by ``evals``). Returns the
+    names of the actions bound; the caller drops what it built from the old configuration
+    (``Services.tenant_changed``)."""
+    registry = TenantRegistry(store)
+    config = registry.get(tenant_id)
+    missing = [a.name for a in config.actions if a.executor is None]
+    if missing:
+        data = bind_actions(config.model_dump(mode="json"), base_url)
+        registry.apply(parse_tenant_config(data, f"tenant {tenant_id!r} (actions bound to {base_url})"), actor="evals")
+    return missing

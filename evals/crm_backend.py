@@ -114,8 +114,13 @@ class CrmBackend:
                     return {**e["response"], "replayed": True}
             reference = f"REF-{len(entries) + 1:05d}"
             response = {"status": "accepted", "reference": reference, "action": action, "params": dict(params)}
-            entry = {"key": key, "action": action, "customer_id": customer_id, "params": dict(params),
-                     "response": response}
+            entry = {
+                "key": key,
+                "action": action,
+                "customer_id": customer_id,
+                "params": dict(params),
+                "response": response,
+            }
             if self.journal is None:
                 self._memory.append(entry)
             else:

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dtime
@@ -34,6 +35,7 @@ from core.events import Event, EventBus, agent_topic
 from core.tenancy import TenantConfig
 from core.tenancy.config import parse_window
 from core.tenancy.registry import TenantRegistry
+from evals.action_backend import bind_missing_executors, local_action_service
 from evals.company import (
     ActionSeen,
     BotCase,
@@ -138,6 +140,10 @@ class CompanyRun:
     config: TenantConfig | None = None
     onboarding: dict[str, object] = field(default_factory=dict)
     bus: RecordingBus | None = None
+    resources: ExitStack = field(default_factory=ExitStack)  # the local action service, while the run lasts
+
+    def close(self) -> None:
+        self.resources.close()
 
     @property
     def conversations(self) -> ConversationService:
@@ -167,12 +173,24 @@ class CompanyRun:
             if errors:
                 raise CompanyEvalError(f"{len(errors)} CRM records failed to import, e.g. {errors[0]}")
             crm = {"created": sum(r.created for r in reports), "updated": sum(r.updated for r in reports)}
+            crm.update(self._bind_actions(crm_path))
         self.onboarding = {
             "tenant": self.tenant_id,
             "config_fields_ignored": ignored,
             "kb": {"added": len(report.added), "updated": len(report.updated), "unchanged": len(report.unchanged)},
             "crm": crm,
         }
+
+    def _bind_actions(self, crm_path: Path) -> dict[str, object]:
+        """Actions that declare no executor (the company's API is not in the folder) run
+        against the local HTTP service over the folder's CRM export (evals/action_backend.py)."""
+        if self.config is None or all(a.executor is not None for a in self.config.actions):
+            return {}
+        base = self.resources.enter_context(local_action_service(crm_path))
+        bound = bind_missing_executors(self.services.store, self.tenant_id, base)
+        self.services.tenant_changed(self.tenant_id)
+        self.config = TenantRegistry(self.services.store).find(self.tenant_id)
+        return {"actions_bound_to_local_service": bound}
 
     def sources(self) -> CompanySources:
         """What the scorer needs: the indexed articles (text, visibility), the CRM records,
@@ -311,6 +329,17 @@ class CompanyRun:
         ``action`` / ``mode`` (status) / ``action_args``, the pending action kept in the
         conversation's memory (what the bot waits for, the slots filled so far) and the
         ``action.*`` audit entries written during the turn."""
+        call = meta.get("action_call")
+        if isinstance(call, dict) and call.get("name"):  # the product's own record of the action (bot/actions)
+            name = str(call["name"])
+            return ActionSeen(
+                name=name,
+                status=str(call.get("status") or ""),
+                args=dict(call.get("args") or {}),
+                awaiting=str(call["awaiting"]) if call.get("awaiting") else None,
+                executed=bool(call.get("executed")),
+                writes=call["writes"] if isinstance(call.get("writes"), bool) else self._writes(name),
+            )
         pending = bot_memory.get("pending") if isinstance(bot_memory.get("pending"), dict) else None
         name = (
             meta.get("action")
@@ -527,6 +556,7 @@ def company_cmd(
             typer.echo(f"data:   {tmp}", file=console)
         console.flush()
     finally:
+        run.close()
         services.close()
         if not keep_data:
             import shutil
