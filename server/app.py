@@ -16,7 +16,7 @@ from core.settings import Settings
 from server import errors
 from server.container import Services
 from server.middleware import BodyLimit
-from server.routes import admin, agent, conversations, copilot, pages, supervisor, tenants, ws
+from server.routes import admin, agent, conversations, copilot, csat, pages, supervisor, tenants, ws
 from server.routes import kb as kb_routes
 from server.routes.health import router as health_router
 from server.routes.pages import STATIC
@@ -29,6 +29,7 @@ ROUTERS = [
     health_router,  # liveness and readiness, on the event loop (never behind work)
     pages.router,
     conversations.router,
+    csat.router,
     agent.router,
     ws.router,
     copilot.router,

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from functools import cached_property
 
+from analytics import Analytics
 from bot.actions import ActionRunner
 from bot.answer import AnswerConfig, GroundedAnswerer
 from bot.catalog import IntentCatalog
@@ -222,6 +223,11 @@ class Services:
     @cached_property
     def feedback(self) -> FeedbackLog:
         return FeedbackLog(self.store)
+
+    @cached_property
+    def analytics(self) -> Analytics:
+        """Supervisor measures and CSAT (docs/analytics.md); knowledge gaps use the embedder."""
+        return Analytics(self.store, self.embedder)
 
     @cached_property
     def learning(self) -> LearningLoop:
