@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.facts import ConversationFacts, DraftFact, gap_questions
+from analytics.classify import gap_questions
+from analytics.facts import ConversationFacts, DraftFact
 from analytics.report import DraftLink, GapCluster
 from core.models.embed import Embedder
 

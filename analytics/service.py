@@ -13,9 +13,10 @@ from analytics.config import AnalyticsParams
 from analytics.csat import CsatBook
 from analytics.errors import BadFilter
 from analytics.export import SummaryRow, summary_rows, to_csv
-from analytics.facts import ConversationFacts, DraftFact, FeedbackFact, load_facts
+from analytics.facts import ConversationFacts, DraftFact, FeedbackFact
 from analytics.filters import MetricsFilter
 from analytics.gaps import DEFAULT_GAP_SIMILARITY, GapFinder
+from analytics.load import load_facts
 from analytics.measures import (
     after_hours_rows,
     agent_rows,

@@ -1,0 +1,179 @@
+"""Load ``ConversationFacts`` from the Store in a handful of set queries (none per
+conversation), then classify them.
+
+Every query runs in a tenant session, so another tenant's rows are never read.
+Timestamps come back as UTC (SQLite returns them naive; they are stored as UTC).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy.orm import Session
+
+from analytics.classify import classify
+from analytics.config import AnalyticsParams
+from analytics.facts import (
+    CLAIM,
+    CLOSE,
+    HANDBACK,
+    Contact,
+    ConversationFacts,
+    CsatFact,
+    DraftFact,
+    EventFact,
+    FeedbackFact,
+    HandoffFact,
+    LoadedFacts,
+    MessageFact,
+    as_utc,
+)
+from analytics.filters import NO_QUEUE, UNKNOWN_TOPIC
+from core.db.schema import AuditEntry, Conversation, CsatResponse, Feedback, Handoff, KbDraft, Message, Ticket
+from core.types import Author
+
+__all__ = ["load_facts"]
+
+# Conversation history imported from a CRM (``knowledge.crm``: ``memory["crm_id"]``) was not
+# handled here and carries the import time as its creation time: it is not measured.
+_HANDLED_HERE = Conversation.memory["crm_id"].as_string().is_(None)
+
+
+def _key(customer_id: str | None, visitor_id: str | None) -> str | None:
+    if customer_id:
+        return customer_id
+    return f"visitor:{visitor_id}" if visitor_id else None
+
+
+def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsParams, now: datetime) -> LoadedFacts:
+    """Every conversation created in ``[lo, hi)`` (UTC) with its messages, handoffs, claim /
+    hand-back / close events, CSAT answer and after-hours ticket, classified as of ``now``;
+    later contacts up to ``hi + max(reopen window, FCR window)`` are read for reopen and FCR."""
+    in_range = and_(Conversation.created_at >= lo, Conversation.created_at < hi, _HANDLED_HERE)
+    topic_col = Conversation.memory[("bot", "topic_intent")].as_string()
+    convs: dict[str, ConversationFacts] = {}
+    for row in session.execute(
+        select(
+            Conversation.id,
+            Conversation.customer_id,
+            Conversation.visitor_id,
+            Conversation.state,
+            Conversation.queue,
+            Conversation.created_at,
+            Conversation.closed_at,
+            Conversation.channel,
+            topic_col,
+        ).where(in_range)
+    ):
+        cid, customer, visitor, state, queue, created, closed, channel, topic = row
+        convs[cid] = ConversationFacts(
+            id=cid,
+            customer_id=customer,
+            customer_key=_key(customer, visitor),
+            created_at=as_utc(created),
+            closed_at=as_utc(closed) if closed is not None else None,
+            state=state,
+            queue=queue or NO_QUEUE,
+            topic=topic or UNKNOWN_TOPIC,
+            channel=channel or "chat",
+        )
+    if not convs:
+        return LoadedFacts([], [], [])
+
+    kind_col = Message.meta["kind"].as_string()
+    agent_col = Message.meta["agent"].as_string()
+    for mid, seq, author, created, text, kind, agent in session.execute(
+        select(
+            Message.conversation_id, Message.seq, Message.author, Message.created_at, Message.text, kind_col, agent_col
+        )
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(in_range)
+        .order_by(Message.conversation_id, Message.seq)
+    ):
+        convs[mid].messages.append(
+            MessageFact(
+                seq=seq,
+                author=author,
+                at=as_utc(created),
+                kind=kind or "",
+                agent=agent or "",
+                text=text if author == Author.customer.value else "",
+            )
+        )
+    for cid, reason, queue, created in session.execute(
+        select(Handoff.conversation_id, Handoff.reason, Handoff.queue, Handoff.created_at)
+        .join(Conversation, Conversation.id == Handoff.conversation_id)
+        .where(in_range)
+    ):
+        convs[cid].handoffs.append(HandoffFact(reason=reason, queue=queue, at=as_utc(created)))
+    for target, action, actor, created in session.execute(
+        select(AuditEntry.target, AuditEntry.action, AuditEntry.actor, AuditEntry.created_at)
+        .join(Conversation, Conversation.id == AuditEntry.target)
+        .where(in_range, AuditEntry.action.in_((CLAIM, HANDBACK, CLOSE)))
+    ):
+        convs[target].events.append(EventFact(action=action, actor=actor, at=as_utc(created)))
+    for cid, rating, comment, resolved, created in session.execute(
+        select(
+            CsatResponse.conversation_id,
+            CsatResponse.rating,
+            CsatResponse.comment,
+            CsatResponse.resolved,
+            CsatResponse.created_at,
+        )
+        .join(Conversation, Conversation.id == CsatResponse.conversation_id)
+        .where(in_range)
+    ):
+        convs[cid].csat = CsatFact(rating=int(rating), comment=comment or "", resolved=resolved, at=as_utc(created))
+    for cid, external in session.execute(
+        select(Ticket.conversation_id, Ticket.external_id)
+        .join(Conversation, Conversation.id == Ticket.conversation_id)
+        .where(in_range)
+    ):
+        if cid is not None:
+            convs[cid].ticket = external
+    feedback = [
+        FeedbackFact(cid, sid, kind, event, dist, agent or "")
+        for cid, sid, kind, event, dist, agent in session.execute(
+            select(
+                Feedback.conversation_id,
+                Feedback.suggestion_id,
+                Feedback.kind,
+                Feedback.event,
+                Feedback.edit_distance,
+                Feedback.agent,
+            )
+            .join(Conversation, Conversation.id == Feedback.conversation_id)
+            .where(in_range)
+        )
+    ]
+    drafts = [
+        DraftFact(did, cid or "", title, status)
+        for did, cid, title, status in session.execute(
+            select(KbDraft.id, KbDraft.conversation_id, KbDraft.title, KbDraft.status)
+            .join(Conversation, Conversation.id == KbDraft.conversation_id)
+            .where(in_range)
+        )
+    ]
+    contacts = _later_contacts(session, lo, hi + max(params.reopen_window, params.fcr_window), topic_col)
+    for conv in convs.values():
+        classify(conv, params, now, contacts.get(conv.customer_key or "", []))
+    return LoadedFacts(list(convs.values()), feedback, drafts)
+
+
+def _later_contacts(
+    session: Session, lo: datetime, hi: datetime, topic_col: ColumnElement[str]
+) -> dict[str, list[Contact]]:
+    """Engaged conversations (the customer wrote) by customer, created in ``[lo, hi)``."""
+    wrote = exists().where(Message.conversation_id == Conversation.id, Message.author == Author.customer.value)
+    out: dict[str, list[Contact]] = defaultdict(list)
+    for cid, customer, visitor, created, topic in session.execute(
+        select(Conversation.id, Conversation.customer_id, Conversation.visitor_id, Conversation.created_at, topic_col)
+        .where(Conversation.created_at >= lo, Conversation.created_at < hi, _HANDLED_HERE, wrote)
+        .order_by(Conversation.created_at)
+    ):
+        key = _key(customer, visitor)
+        if key is not None:
+            out[key].append(Contact(cid, key, as_utc(created), topic or UNKNOWN_TOPIC))
+    return out
