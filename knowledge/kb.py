@@ -4,20 +4,34 @@ keep the dense and keyword indexes in step, swap versions atomically, delete cle
 A load runs in batches across articles (one embedding call per batch, for speed). For
 each batch: write the new chunks (not live yet) -> commit the article rows -> flip the
 live-version pointers of the whole batch at once -> delete the retired chunks. If the
-commit fails the new chunks are removed again, so nothing is left half-indexed.
+commit fails the new chunks are removed again, so nothing is left half-indexed, and a
+batch of several files is written again one file at a time, so one bad file never fails
+the others.
+
+Every file has a budget, checked before any expensive work: at most
+``max_chunks_per_file`` chunks (estimated from the text length before redaction and
+splitting, counted exactly after splitting) and ``max_seconds_per_file`` seconds of
+redaction, scanning and splitting; a file over budget gets its own error and nothing of it
+is embedded. Lines longer than a few chunks (a 10 MB one-line file) are cut at spaces (or
+hard) before splitting, which otherwise falls back to one-character pieces. Editor-facing
+errors never carry SQL or a stack trace.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from core.db.schema import Article, ArticleVersion, utcnow
 from core.db.store import Store
@@ -33,6 +47,13 @@ from knowledge.scan import guard_document
 from knowledge.splitters.headings import split_document
 
 Progress = Callable[[int, int], None]  # (articles done, articles total)
+
+log = logging.getLogger("switchboard.kb")
+
+CHUNK_CHARS = 1200  # the splitter's max_chars: one chunk holds at most this many characters
+DEFAULT_MAX_CHUNKS_PER_FILE = 1000  # ~1.2 M characters of text, a 300-page manual
+DEFAULT_MAX_SECONDS_PER_FILE = 60.0  # redaction + injection scan + splitting of one file
+_LONG_LINE = 4 * CHUNK_CHARS  # longer lines are cut before splitting
 
 __all__ = ["KnowledgeBase", "LoadReport", "Progress"]
 
@@ -67,9 +88,11 @@ class KnowledgeBase:
         *,
         batch_chunks: int = 1024,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_chunks_per_file: int = DEFAULT_MAX_CHUNKS_PER_FILE,
+        max_seconds_per_file: float = DEFAULT_MAX_SECONDS_PER_FILE,
     ) -> None:
-        if batch_chunks < 1 or max_bytes < 1:
-            raise ValueError("batch_chunks and max_bytes must be positive")
+        if batch_chunks < 1 or max_bytes < 1 or max_chunks_per_file < 1 or max_seconds_per_file <= 0:
+            raise ValueError("batch_chunks, max_bytes, max_chunks_per_file and max_seconds_per_file must be positive")
         self.store = store
         self.index = index
         self.keyword = keyword
@@ -77,6 +100,8 @@ class KnowledgeBase:
         self.live = live or LiveVersions(live_versions_from(store))
         self.batch_chunks = batch_chunks
         self.max_bytes = max_bytes
+        self.max_chunks_per_file = max_chunks_per_file
+        self.max_seconds_per_file = max_seconds_per_file
 
     # -- loading files ------------------------------------------------------------------
 
@@ -130,11 +155,20 @@ class KnowledgeBase:
         start = time.perf_counter()
         report = report if report is not None else LoadReport()
         current = self._current(tenant_id)
+        refused = self._over_budget(docs, report)  # before any redaction, scanning or splitting
         seen: dict[str, str] = {}
         todo: list[_Pending] = []
+        spent: defaultdict[str, float] = defaultdict(float)  # source -> seconds of preparation
         done = 0
         for doc in docs:
             where = doc.source or doc.id
+            if where in refused:
+                continue
+            problem = _unstorable(doc)
+            if problem:
+                report.errors[where] = f"{where}: {problem}"
+                continue
+            doc = _clean(doc)
             if doc.id in seen:
                 report.errors[where] = f"duplicate article id {doc.id!r} (also in {seen[doc.id]}); give it another id"
                 continue
@@ -146,16 +180,25 @@ class KnowledgeBase:
                 report.versions[doc.id] = old_version
                 done += 1
                 continue
+            began = time.perf_counter()
             doc, flags = guard_document(doc)  # trust: redact + quarantine suspicious passages before embedding
             try:
-                chunks = split_document(doc, tenant_id=tenant_id, version=old_version + 1)
+                chunks = split_document(
+                    replace(doc, body=_cut_long_lines(doc.body)),
+                    tenant_id=tenant_id,
+                    version=old_version + 1,
+                    max_chars=CHUNK_CHARS,
+                )
             except SwitchboardError as exc:
                 report.errors[where] = str(exc)
                 continue
+            finally:
+                spent[where] += time.perf_counter() - began
             if not chunks:
                 report.errors[where] = f"{where}: no text to index"
                 continue
             todo.append(_Pending(doc, old_version + 1, old_version, old_chunks, chunks, flags, raw_hash))
+        todo = self._within_budget(todo, spent, report)
         total = done + len(todo)
         if progress:
             progress(done, total)
@@ -177,6 +220,45 @@ class KnowledgeBase:
                 progress(done, total)
         report.seconds += time.perf_counter() - start
         return report
+
+    def _over_budget(self, docs: Sequence[Document], report: LoadReport) -> set[str]:
+        """Files whose text alone needs more than ``max_chunks_per_file`` chunks (at least
+        ``len(text) / CHUNK_CHARS``), refused before any work; each gets its own error."""
+        chars: Counter[str] = Counter()
+        estimate: Counter[str] = Counter()
+        for doc in docs:
+            where = doc.source or doc.id
+            chars[where] += len(doc.body)
+            estimate[where] += max(1, math.ceil(len(doc.body) / CHUNK_CHARS))
+        refused = {where for where, n in estimate.items() if n > self.max_chunks_per_file}
+        for where in refused:
+            report.errors[where] = (
+                f"{where}: the file has {chars[where]:,} characters of text, about {estimate[where]:,} chunks; "
+                f"the limit is {self.max_chunks_per_file:,} chunks per file. Split it into smaller files "
+                "(or raise SWITCHBOARD_KB_MAX_CHUNKS_PER_FILE)."
+            )
+        return refused
+
+    def _within_budget(self, todo: list[_Pending], spent: dict[str, float], report: LoadReport) -> list[_Pending]:
+        """Drop (with an error) every file whose chunks or preparation time are over budget."""
+        chunks: Counter[str] = Counter()
+        for item in todo:
+            chunks[item.doc.source or item.doc.id] += len(item.chunks)
+        over: dict[str, str] = {}
+        for where, n in chunks.items():
+            if n > self.max_chunks_per_file:
+                over[where] = (
+                    f"{where}: the file splits into {n:,} chunks; the limit is {self.max_chunks_per_file:,} "
+                    "chunks per file. Split it into smaller files (or raise SWITCHBOARD_KB_MAX_CHUNKS_PER_FILE)."
+                )
+            elif spent.get(where, 0.0) > self.max_seconds_per_file:
+                over[where] = (
+                    f"{where}: preparing the file took {spent[where]:.0f} s; the limit is "
+                    f"{self.max_seconds_per_file:g} s per file. Split it into smaller files "
+                    "(or raise SWITCHBOARD_KB_MAX_SECONDS_PER_FILE)."
+                )
+        report.errors.update(over)
+        return [item for item in todo if (item.doc.source or item.doc.id) not in over]
 
     def _current(self, tenant_id: str) -> dict[str, tuple[str, int, int]]:
         """article id -> (content hash, live version, chunk count of that version)."""
@@ -202,6 +284,29 @@ class KnowledgeBase:
             for item in batch:
                 report.errors[item.doc.source or item.doc.id] = f"not indexed: {exc}"
             return
+        failure = self._store(tenant_id, batch, chunks, vectors, actor)
+        if failure is None:
+            self._go_live(tenant_id, batch, len(chunks), report)
+            return
+        if len(batch) == 1:
+            report.errors[batch[0].doc.source or batch[0].doc.id] = _editor_message(failure)
+            return
+        # One bad file must not fail the others: write the batch again one file at a time.
+        pos = 0
+        for item in batch:
+            mine = slice(pos, pos + len(item.chunks))
+            pos += len(item.chunks)
+            failure = self._store(tenant_id, [item], chunks[mine], vectors[mine], actor)
+            if failure is None:
+                self._go_live(tenant_id, [item], len(item.chunks), report)
+            else:
+                report.errors[item.doc.source or item.doc.id] = _editor_message(failure)
+
+    def _store(
+        self, tenant_id: str, batch: list[_Pending], chunks: list[Chunk], vectors: np.ndarray, actor: str
+    ) -> BaseException | None:
+        """Write the chunks (not live yet) and commit the article rows; on failure remove the
+        chunks again and return the error (errors of unknown kind are raised)."""
         new_ids = [c.id for c in chunks]
         self.live.add_pending(tenant_id, len(chunks))  # written ahead of the flip: invisible
         try:
@@ -214,13 +319,19 @@ class KnowledgeBase:
             self.live.add_pending(tenant_id, -len(chunks))
             if not isinstance(exc, SwitchboardError | OSError | SQLAlchemyError):
                 raise
-            for item in batch:
-                report.errors[item.doc.source or item.doc.id] = f"not indexed: {exc}"
-            return
+            # the statement without its parameters: those hold article text
+            statement = getattr(exc, "statement", None) or ""
+            log.warning(
+                "KB write failed for %s: %s %s", [i.doc.id for i in batch], _editor_message(exc), statement[:300]
+            )
+            return exc
+        return None
+
+    def _go_live(self, tenant_id: str, batch: list[_Pending], n_chunks: int, report: LoadReport) -> None:
         retired = [f"{i.doc.id}::v{i.old_version}::{n}" for i in batch if i.old_version for n in range(i.old_chunks)]
         # One assignment makes the whole batch live; retired chunks become invisible with it.
         generation = self.live.flip(
-            tenant_id, {i.doc.id: i.version for i in batch}, pending_delta=len(retired) - len(chunks)
+            tenant_id, {i.doc.id: i.version for i in batch}, pending_delta=len(retired) - n_chunks
         )
         if retired:
             self.live.wait_for_readers(generation)  # searches that still see the old version finish first
@@ -230,7 +341,7 @@ class KnowledgeBase:
         for item in batch:
             (report.updated if item.old_version else report.added).append(item.doc.id)
             report.versions[item.doc.id] = item.version
-        report.chunks_embedded += len(chunks)
+        report.chunks_embedded += n_chunks
 
     def _commit(self, tenant_id: str, batch: list[_Pending], actor: str) -> None:
         ids = [i.doc.id for i in batch]
@@ -339,3 +450,74 @@ def _info(a: Article) -> ArticleInfo:
         content_hash=a.content_hash,
         updated_at=updated if isinstance(updated, datetime) else None,
     )
+
+
+def _column_limit(column: object) -> int | None:
+    length = getattr(getattr(column, "type", None), "length", None)
+    return int(length) if isinstance(length, int) else None
+
+
+_LIMITS = {
+    "id": _column_limit(Article.__table__.c.external_id),
+    "url": _column_limit(Article.__table__.c.url),
+    "source": _column_limit(Article.__table__.c.source),
+}
+_TITLE_LIMIT = _column_limit(Article.__table__.c.title) or 300
+
+
+def _unstorable(doc: Document) -> str:
+    """Why the database would refuse this document's metadata (column lengths, from the
+    schema), said so the editor can fix the file; empty when it fits."""
+    for field_name, value in (("id", doc.id), ("url", doc.url), ("source", doc.source)):
+        limit = _LIMITS[field_name]
+        if limit is not None and len(value) > limit:
+            return f"the article {field_name} is {len(value)} characters long; the limit is {limit}"
+    return ""
+
+
+def _clean(doc: Document) -> Document:
+    """NUL characters removed (PostgreSQL text cannot hold them) and an over-long title
+    shortened to what the database stores."""
+    title = doc.title.replace("\x00", "")
+    if len(title) > _TITLE_LIMIT:
+        title = title[: _TITLE_LIMIT - 1].rstrip() + "…"
+    body = doc.body.replace("\x00", "")
+    if title == doc.title and body == doc.body:
+        return doc
+    return replace(doc, title=title, body=body)
+
+
+def _cut_long_lines(text: str, width: int = CHUNK_CHARS - 8) -> str:
+    """Lines over ``_LONG_LINE`` characters cut into lines of at most ``width``, at the
+    last space of each piece when there is one (linear time; the splitter would otherwise
+    cut a line without spaces into one-character pieces first). ``width`` leaves room for
+    the newline the splitter keeps with each line, so every line fits one chunk."""
+    lines = text.split("\n")
+    if all(len(line) <= _LONG_LINE for line in lines):
+        return text
+    out: list[str] = []
+    for line in lines:
+        if len(line) <= _LONG_LINE:
+            out.append(line)
+            continue
+        pos = 0
+        while len(line) - pos > width:
+            space = line.rfind(" ", pos + width // 2, pos + width)
+            cut = space if space > pos else pos + width
+            out.append(line[pos:cut])
+            pos = cut + 1 if space > pos else cut
+        out.append(line[pos:])
+    return "\n".join(out)
+
+
+def _editor_message(exc: BaseException) -> str:
+    """What an editor is told when a file could not be written: the reason in one line,
+    never SQL, parameters or a stack trace (those go to the server log)."""
+    if isinstance(exc, DBAPIError):
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return f"not indexed: the database refused the article ({reason[:200]}); fix the file and load it again"
+    if isinstance(exc, SQLAlchemyError):
+        return f"not indexed: the database refused the article ({type(exc).__name__}); try again"
+    if isinstance(exc, OSError):
+        return f"not indexed: the index could not be written ({exc.strerror or type(exc).__name__}); try again"
+    return f"not indexed: {str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__}"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -14,12 +15,25 @@ from core.errors import InvalidInput, SwitchboardError
 from core.types import Passage, Visibility
 from knowledge.documents import Document
 from knowledge.index.base import Filters
-from knowledge.loaders.files import load_bytes
+from knowledge.loaders.files import load_bytes, safe_file_name
 from knowledge.report import ArticleInfo, LoadReport
 from server.deps import Editor, ServicesDep
 from server.routes.pages import STATIC
 
 router = APIRouter(tags=["kb"])
+
+# What an editor must never see in a load report: SQL, bound parameters, stack traces.
+_LEAK = re.compile(r"\[SQL:|\[parameters:|Traceback \(most recent call last\)|\(Background on this error|\bFile \"/")
+
+
+def editor_error(message: str) -> str:
+    """A load-report error as an editor may see it: one line at most 500 characters, and
+    a generic message if it carries SQL or a stack trace (knowledge.kb already words
+    database failures for editors; this is the last line of defence)."""
+    if _LEAK.search(message):
+        return "The file could not be stored; the server log has the details. Try again or contact your administrator."
+    first = message.strip().splitlines()[0] if message.strip() else "unknown error"
+    return first[:500]
 
 
 class ArticlePublic(BaseModel):
@@ -152,7 +166,7 @@ def upload(
     report = LoadReport()
     docs: list[Document] = []
     for upload_file in files:
-        name = upload_file.filename or "upload"
+        name = safe_file_name(upload_file.filename or "upload")  # trust: no card number in ids or logs
         source = f"upload:{name}"
         data = upload_file.file.read(limit + 1)
         try:
@@ -161,7 +175,10 @@ def upload(
             docs.extend(load_bytes(data, name=name, source=source, max_bytes=limit))
         except SwitchboardError as exc:
             report.errors[source] = str(exc)
+        finally:
+            del data
     services.kb.load_documents(principal.tenant_id, docs, actor=principal.actor, report=report)
+    report.errors = {where: editor_error(message) for where, message in report.errors.items()}
     return LoadReportPublic.of(report)
 
 
