@@ -15,6 +15,8 @@ from core.types import Author, ConversationState, HandoffReason
 __all__ = ["classify", "gap_questions"]
 
 _HUMAN_STATES = frozenset({ConversationState.handoff_pending.value, ConversationState.human.value})
+_CLOSED = ConversationState.closed.value
+_CUSTOMER, _BOT, _AGENT = Author.customer.value, Author.bot.value, Author.agent.value
 # The bot's replies that decide whether it solved anything (small talk and silence do not):
 # the last of them must be an answer or an action for a conversation to count as bot-resolved.
 _SUBSTANTIVE = frozenset({"answer", "act", "abstain", "clarify", "refusal"})
@@ -23,13 +25,28 @@ _SOLVING = frozenset({"answer", "act"})
 
 def classify(conv: ConversationFacts, params: AnalyticsParams, now: datetime, contacts: list[Contact]) -> None:
     """Set the derived fields of one conversation (formulas in docs/analytics.md)."""
-    msgs = conv.messages
     conv.handoffs.sort(key=lambda h: h.at)
     conv.events.sort(key=lambda e: e.at)
-    conv.engaged = any(m.author == Author.customer.value for m in msgs)
-    conv.human = conv.handed_off or any(m.author == Author.agent.value for m in msgs)
-    last = max((m.at for m in msgs), default=conv.created_at)
-    if conv.state == ConversationState.closed.value:
+    customer_texts: list[str] = []
+    last_substantive = ""
+    clarifications = 0
+    agent_wrote = False
+    last = conv.created_at
+    for m in conv.messages:  # one pass over the messages
+        if m.at > last:
+            last = m.at
+        if m.author == _CUSTOMER:
+            customer_texts.append(m.text)
+        elif m.author == _BOT:
+            if m.kind in _SUBSTANTIVE:
+                last_substantive = m.kind
+            if m.kind == "clarify":
+                clarifications += 1
+        elif m.author == _AGENT:
+            agent_wrote = True
+    conv.engaged = bool(customer_texts)
+    conv.human = conv.handed_off or agent_wrote
+    if conv.state == _CLOSED:
         conv.ended_at = conv.closed_at or last
     elif conv.state not in _HUMAN_STATES and now - last >= INACTIVITY:
         conv.ended_at = last
@@ -41,16 +58,18 @@ def classify(conv: ConversationFacts, params: AnalyticsParams, now: datetime, co
                 c.created_at <= conv.ended_at + params.fcr_window and _same_topic(c.topic, conv.topic) for c in later
             )
     said_unresolved = conv.csat is not None and conv.csat.resolved is False
-    substantive = [m.kind for m in msgs if m.author == Author.bot.value and m.kind in _SUBSTANTIVE]
-    bot_solved = bool(substantive) and substantive[-1] in _SOLVING
     conv.contained = (
-        conv.ended_at is not None and not conv.human and not conv.reopened and not said_unresolved and bot_solved
+        conv.ended_at is not None
+        and not conv.human
+        and not conv.reopened
+        and not said_unresolved
+        and last_substantive in _SOLVING
     )
     conv.confirmed = conv.contained and conv.csat is not None and conv.csat.resolved is True
-    conv.customer_turns = sum(1 for m in msgs if m.author == Author.customer.value)
-    conv.repeats = _repeats([m.text for m in msgs if m.author == Author.customer.value])
-    conv.clarifications = sum(1 for m in msgs if m.author == Author.bot.value and m.kind == "clarify")
-    conv.segments = _segments(conv)
+    conv.customer_turns = len(customer_texts)
+    conv.repeats = _repeats(customer_texts)
+    conv.clarifications = clarifications
+    conv.segments = _segments(conv) if (conv.events or agent_wrote) else []
     _responses(conv)
 
 
@@ -110,9 +129,11 @@ def _segments(conv: ConversationFacts) -> list[AgentSegment]:
 
 def _responses(conv: ConversationFacts) -> None:
     """First response time per handoff (to the first agent message after it) and the wait to claim."""
-    agent_msgs = [m for m in conv.messages if m.author == Author.agent.value]
-    claims = [e for e in conv.events if e.action == CLAIM]
     conv.first_responses, conv.claim_waits_s, conv.unanswered_handoffs = [], [], 0
+    if not conv.handoffs:
+        return
+    agent_msgs = [m for m in conv.messages if m.author == _AGENT]
+    claims = [e for e in conv.events if e.action == CLAIM]
     for i, h in enumerate(conv.handoffs):
         nxt = conv.handoffs[i + 1].at if i + 1 < len(conv.handoffs) else None
         reply = next((m for m in agent_msgs if m.at >= h.at and (nxt is None or m.at < nxt)), None)
@@ -132,11 +153,11 @@ def gap_questions(conv: ConversationFacts) -> list[tuple[int, str, str]]:
     last_customer: MessageFact | None = None
     handoff_msgs: list[MessageFact | None] = []
     for m in conv.messages:
-        if m.author == Author.customer.value:
+        if m.author == _CUSTOMER:
             last_customer = m
-        elif m.author == Author.bot.value and m.kind == "abstain" and last_customer is not None:
+        elif m.author == _BOT and m.kind == "abstain" and last_customer is not None:
             found.setdefault(last_customer.seq, (last_customer.seq, last_customer.text, "abstain"))
-        if m.author == Author.bot.value and m.kind == "handoff":
+        if m.author == _BOT and m.kind == "handoff":
             handoff_msgs.append(last_customer)
     for i, h in enumerate(conv.handoffs):
         if h.reason != HandoffReason.no_answer.value:

@@ -35,7 +35,7 @@ def as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class MessageFact:
     seq: int
     author: str

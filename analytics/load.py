@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from analytics.classify import classify
@@ -156,7 +156,14 @@ def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsPa
             .where(in_range)
         )
     ]
-    contacts = _later_contacts(session, lo, hi + max(params.reopen_window, params.fcr_window), topic_col)
+    contacts: dict[str, list[Contact]] = defaultdict(list)
+    for conv in sorted(convs.values(), key=lambda c: c.created_at):
+        if conv.customer_key and any(m.author == Author.customer.value for m in conv.messages):
+            contacts[conv.customer_key].append(Contact(conv.id, conv.customer_key, conv.created_at, conv.topic))
+    later = hi + max(params.reopen_window, params.fcr_window)
+    if later > hi and hi < now:  # contacts after the range (none yet when the range ends today)
+        for key, found in _later_contacts(session, hi, min(later, now), topic_col).items():
+            contacts[key].extend(found)
     for conv in convs.values():
         classify(conv, params, now, contacts.get(conv.customer_key or "", []))
     return LoadedFacts(list(convs.values()), feedback, drafts)
@@ -166,11 +173,13 @@ def _later_contacts(
     session: Session, lo: datetime, hi: datetime, topic_col: ColumnElement[str]
 ) -> dict[str, list[Contact]]:
     """Engaged conversations (the customer wrote) by customer, created in ``[lo, hi)``."""
-    wrote = exists().where(Message.conversation_id == Conversation.id, Message.author == Author.customer.value)
     out: dict[str, list[Contact]] = defaultdict(list)
     for cid, customer, visitor, created, topic in session.execute(
         select(Conversation.id, Conversation.customer_id, Conversation.visitor_id, Conversation.created_at, topic_col)
-        .where(Conversation.created_at >= lo, Conversation.created_at < hi, _HANDLED_HERE, wrote)
+        .distinct()
+        .join(Message, Message.conversation_id == Conversation.id)
+        .where(Conversation.created_at >= lo, Conversation.created_at < hi, _HANDLED_HERE)
+        .where(Message.author == Author.customer.value)
         .order_by(Conversation.created_at)
     ):
         key = _key(customer, visitor)
