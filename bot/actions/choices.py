@@ -100,15 +100,15 @@ def _short_fields(item: Mapping[str, Any], key: str) -> dict[str, str]:
 
 
 def record_choices(record: Mapping[str, Any], path: str) -> list[Choice]:
-    """The customer's records at ``path`` as choices, each labelled with the short fields that
-    tell it apart from the others ("E17L330962 (electricity)")."""
+    """The customer's records at ``path`` as choices, each labelled with the shortest field that
+    tells it apart from the others ("E17L330962 (electricity)")."""
     pairs = _walk(record, path)
     key = path.rsplit(".", 1)[-1]
     fields = [_short_fields(item, key) for _, item in pairs]
     distinct = {k for f in fields for k in f if len({g.get(k) for g in fields}) > 1}
     out = []
     for (value, item), f in zip(pairs, fields, strict=True):
-        shown = [f[k] for k in f if k in distinct][:2]
+        shown = sorted((f[k] for k in f if k in distinct), key=len)[:1]  # the shortest telling field
         label = f"{value} ({', '.join(shown)})" if shown else str(value)
         words = words_of(" ".join(str(v) for v in item.values() if isinstance(v, str | int | float)))
         out.append(Choice(str(value), label, frozenset(words), True, dict(item)))

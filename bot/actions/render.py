@@ -16,7 +16,7 @@ from typing import Any
 from bot.actions.values import SlotValue, human
 from core.tenancy.actions import ActionSpec
 
-__all__ = ["confirmation_text", "fill", "render_result", "result_text"]
+__all__ = ["confirmation_text", "fill", "money", "render_result", "result_text"]
 
 YES_NO = "Please reply yes or no."
 
@@ -75,16 +75,11 @@ def confirmation_text(
             text += " (" + ", ".join(f"{human(p.name)}: {_shown(args[p.name])}" for p in missing) + ")"
     else:
         shown = ", ".join(
-            f"{human(p.name)}: {labels.get(p.name) or _shown(args.get(p.name))}"
+            f"{human(p.name)} {labels.get(p.name) or _shown(args.get(p.name))}"
             for p in spec.parameters
             if args.get(p.name) is not None
         )
-        what = spec.description.rstrip(".")
-        text = (
-            f"Just to confirm — {human(spec.name)}"
-            + (f" with {shown}" if shown else "")
-            + f". ({what}.) Shall I go ahead?"
-        )
+        text = f"Just to confirm: {human(spec.name)}" + (f" — {shown}" if shown else "") + ". Shall I go ahead?"
     return f"{text} {YES_NO}"
 
 
@@ -96,25 +91,43 @@ def _scalar(value: Any) -> str:
     return str(value)
 
 
-def render_result(value: Any, depth: int = 0) -> str:
-    """A JSON result as plain words: ``{"amount": 184.27, "status": "credit"}`` → "amount 184.27,
-    status credit". Lists show at most 5 items; nesting beyond 3 levels is cut."""
+_MONEY_KEYS = ("amount", "balance", "price", "total", "fee", "cost", "owed", "due")
+
+
+def money(value: float, currency: str) -> str:
+    """``184.27`` in ``GBP`` → ``184.27 GBP`` (the tenant's ISO 4217 code after the amount)."""
+    return f"{value:,.2f} {currency.upper()}".strip()
+
+
+def render_result(value: Any, depth: int = 0, *, currency: str = "", key: str = "") -> str:
+    """A JSON result as plain words: ``{"amount": 184.27, "status": "credit"}`` → "amount 184.27 GBP,
+    status credit" (amounts in the tenant's ``currency``). Lists show at most 5 items; nesting
+    beyond 3 levels is cut."""
     if isinstance(value, Mapping):
         if depth > 2:
             return "…"
         parts = [
-            f"{human(str(k))} {render_result(v, depth + 1)}".strip()
+            f"{human(str(k))} {render_result(v, depth + 1, currency=currency, key=str(k))}".strip()
             for k, v in value.items()
             if v not in (None, "", [], {})
         ]
-        return ", ".join(parts) if depth == 0 else "(" + ", ".join(parts) + ")" if len(parts) > 1 else ", ".join(parts)
+        if depth == 0 or len(parts) <= 1:
+            return ", ".join(parts)
+        return "(" + ", ".join(parts) + ")"
     if isinstance(value, list):
         if not value:
             return "none"
-        items = [render_result(v, depth + 1) for v in value[:5]]
+        items = [render_result(v, depth + 1, currency=currency) for v in value[:5]]
         return "; ".join(items) + (f" and {len(value) - 5} more" if len(value) > 5 else "")
     if value is None:
         return ""
+    if (
+        currency
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and any(m in key.lower() for m in _MONEY_KEYS)
+    ):
+        return money(float(value), currency)
     return _scalar(value)
 
 
@@ -125,6 +138,7 @@ def result_text(
     result: Any,
     ready: str,
     options: Mapping[str, Any],
+    currency: str = "",
 ) -> str:
     """The reply after a successful call: the tenant's ``reply`` template; else a sentence the
     executor wrote (``ready``); else the result in plain words."""
@@ -136,7 +150,15 @@ def result_text(
             return text
     if ready:
         return ready
-    shown = render_result(result) if result not in (None, "", {}, []) else ""
+    shown = render_result(result, currency=currency) if result not in (None, "", {}, []) else ""
+    if (
+        spec.kind == "read"
+        and isinstance(result, Mapping)
+        and result
+        and all(v in (None, "", [], {}) for v in result.values())
+    ):
+        asked = ", ".join(f"{human(k)} {_shown(v)}" for k, v in args.items() if v is not None)
+        return "I checked" + (f" ({asked})" if asked else "") + " and found nothing to report."
     if spec.kind == "write":
         done = f"Done: {human(spec.name)}" + (
             " (" + ", ".join(f"{human(k)}: {_shown(v)}" for k, v in args.items() if v is not None) + ")"

@@ -1,8 +1,9 @@
 """Is the customer asking us to *do* something, or asking *about* something?
 
-"How long could I spread £650 over on a payment plan?" is a question the help centre
-answers; "Can I spread it over 6 months?" asks us to set one up. An action starts only when
-the intent classifier names it *and* the message has the form of a request:
+"How long do refunds take after a cancellation?" is a question the help centre answers;
+"Can you cancel my booking?" asks us to act. An action starts only when the intent
+classifier (or the evidence of the action's own words, ``bot.actions.detect``) names it
+*and* the message has the form of a request:
 
 - a request phrase in a sentence: "I'd like to / I want to / I need to", "can/could/would
   you", "can I …", "please", "… for me", or an imperative that opens with a verb (the

@@ -105,6 +105,7 @@ class ActionContext:
     conversation_id: str
     now: datetime
     timezone: str = "UTC"
+    currency: str = ""  # ISO 4217: how amounts in results are written
 
     @property
     def today(self) -> date:
@@ -536,7 +537,8 @@ class ActionRunner:
         session: Any,
     ) -> ActionOutcome:
         options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
-        text = result_text(spec, call.args, {**pending.labels, **result.labels}, result.data, result.text, options)
+        labels = {**pending.labels, **result.labels}
+        text = result_text(spec, call.args, labels, result.data, result.text, options, ctx.currency)
         target = result.target or next(
             (str(call.args[p.name]) for p in spec.parameters if p.source == "record" and call.args.get(p.name)), ""
         )
