@@ -215,7 +215,7 @@ class Bot:
 
     def _action_context(self, t: _Turn) -> ActionContext:
         tz = t.policy.config.timezone if t.policy.config is not None else "UTC"
-        return ActionContext(t.tenant_id, t.customer_id, t.conversation_id, t.now, tz)
+        return ActionContext(t.tenant_id, t.customer_id, t.conversation_id, t.now, tz, t.policy.currency)
 
     def _outcome(self, t: _Turn, out: ActionOutcome) -> BotReply:
         mem = t.memory
