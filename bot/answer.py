@@ -1,26 +1,40 @@
-"""Grounded answers with numbered citations.
+"""Grounded answers, composed from answer units, with citations.
 
-The configured model drafts an answer from the top passages; every sentence is checked
-against the passages it cites. A draft below the grounding threshold is replaced by an
-extractive answer built from the best-supported source sentences (still cited), and when
-even those are weak the bot abstains.
+1. The composer (``bot.compose``) turns the retrieved passages — and, when the question is
+   about the signed-in customer's own account, their CRM record — into answer units and
+   picks what answers each part of the question (``Composer.select``).
+2. Answerability (``bot.answerability``): a calibrated model says whether the help center
+   answers the question at all; below the tenant's threshold the bot abstains. A part of a
+   multi-part question the help center does not answer is named as not found.
+3. The composed answer (``Composer.compose``): the chosen units rendered, each cited, with
+   worked dates and sums. This is what the customer gets on the embedded default: a base
+   model (``follows_instructions`` False, like the bundled Gemma 270M) never writes
+   customer-facing text.
+4. An instruction-following model (e.g. an OpenAI-compatible server) may phrase the chosen
+   units; its draft is sent only when ``bot.compose.verify`` finds every sentence supported
+   by the units it cites (numbers, dates, amounts, negation and their relation), else the
+   composed answer is sent.
+
+Either way the text streams to ``on_token``.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 
-import numpy as np
-
-from bot.grounding import GroundingChecker, cited_numbers, strip_citations
+from bot.answerability import features, load_model
+from bot.compose import Composer, ComposeSettings, Composition, Selection, verify
+from bot.compose.quantities import quantities
+from bot.compose.question import WANT_KINDS
+from bot.grounding import cited_numbers, strip_citations
 from core.errors import UpstreamError
 from core.models.chat import ChatModel, GenerationParams
 from core.models.embed import Embedder
-from core.text import split_sentences
-from core.types import Citation, Passage
+from core.types import Citation, CustomerFacts, Passage
 from prompts.loader import PromptLoader
 
 TokenSink = Callable[[str], None]
@@ -28,41 +42,42 @@ TokenSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class AnswerConfig:
+    """``answer_threshold``: P(answerable) below which the bot abstains; None takes the
+    fitted default from ``bot/answerability.json`` (a tenant may set its own).
+    ``extractive_min_similarity``: with an embedder the answerability model was not fitted
+    for, the question-to-unit cosine below which the bot abstains (calibrated per embedder).
+    ``answer_passages`` / ``passage_chars`` / ``grounding_threshold`` are kept for callers
+    that read them; composition uses every retrieved passage whole."""
+
     answer_passages: int = 2
     passage_chars: int = 600
-    max_tokens: int = 96
+    max_tokens: int = 160
     grounding_threshold: float = 0.55
     extractive_min_similarity: float = 0.42
-    min_relevance: float = 0.0  # question-to-answer similarity a generated draft needs (0: off)
+    min_relevance: float = 0.0
     extractive_sentences: int = 2
     timeout_s: float = 30.0
+    answer_threshold: float | None = None
 
 
 @dataclass
 class Answer:
     text: str
     citations: list[Citation]
-    grounding: float
-    mode: str  # generated | extractive | abstain
+    grounding: float  # composed: P(answerable); generated: 1.0 (every sentence verified)
+    mode: str  # generated | extractive (composed) | abstain
     passages: list[Passage] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    rejected: list[str] = field(default_factory=list)  # why a model draft was not sent
 
 
-def _trim(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    end = max(cut.rfind(". "), cut.rfind("\n"))
-    return cut[: end + 1] if end > limit // 2 else cut
-
-
-def _citations(passages: list[Passage], numbers: set[int]) -> list[Citation]:
-    return [
-        Citation(n=n, article_id=p.article_id, title=p.title, url=p.url, version=p.version, section=p.section)
-        for n, p in enumerate(passages, start=1)
-        if n in numbers
-    ]
+@dataclass(frozen=True)
+class _Fact:
+    n: int
+    title: str
+    section: str
+    text: str
 
 
 class GroundedAnswerer:
@@ -77,7 +92,37 @@ class GroundedAnswerer:
         self.embedder = embedder
         self.prompts = prompts
         self.config = config or AnswerConfig()
-        self.checker = GroundingChecker(embedder)
+        self.composer = Composer(embedder)
+
+    # -- the decision -----------------------------------------------------------------
+
+    def threshold(self, tenant_threshold: float | None = None) -> float | None:
+        """The abstain threshold in force: the tenant's, else the config's, else the fitted
+        default; None when no model was fitted for this embedder."""
+        model = load_model(self.embedder.name)
+        if tenant_threshold is not None:
+            return tenant_threshold
+        if self.config.answer_threshold is not None:
+            return self.config.answer_threshold
+        return model.threshold if model is not None else None
+
+    def answerability(self, selection: Selection, tenant_threshold: float | None = None) -> tuple[float, list[bool]]:
+        """P(answerable) of the question and, per part, whether to answer it."""
+        model = load_model(self.embedder.name)
+        if model is None:
+            floor = self.config.extractive_min_similarity
+            sims = [pc.ranked[0].sim if pc.ranked else 0.0 for pc in selection.parts]
+            best = max(sims, default=0.0)
+            return best, [s >= floor for s in sims]
+        theta = self.threshold(tenant_threshold)
+        assert theta is not None
+        p = model.probability(features(selection))
+        if len(selection.parts) == 1:
+            return p, [p >= theta]
+        flags = [bool(pc.ranked) and model.probability(features(selection, pc)) >= theta for pc in selection.parts]
+        return p, flags
+
+    # -- answering ---------------------------------------------------------------------
 
     def answer(
         self,
@@ -87,171 +132,124 @@ class GroundedAnswerer:
         language: str = "English",
         *,
         company: str = "",
+        query: str = "",
+        customer: CustomerFacts | None = None,
+        settings: ComposeSettings | None = None,
+        said_before: Sequence[str] = (),
+        customer_said: Sequence[str] = (),
+        threshold: float | None = None,
     ) -> Answer:
-        """Answer ``question`` from ``passages`` in ``language`` for the tenant ``company``."""
-        cfg = self.config
-        top = [p.model_copy(update={"text": _trim(p.text, cfg.passage_chars)}) for p in passages[: cfg.answer_passages]]
-        if not top:
-            return Answer("", [], 0.0, "abstain")
-        draft, ptoks, ctoks = self._generate(question, top, on_token, language, company)
-        if draft:
-            if not cited_numbers(draft) and len(top) >= 1:
-                draft = self._attach_citations(draft, top)
-            result = self.checker.check(draft, top)
-            if result.passes(cfg.grounding_threshold) and self._relevant(question, draft):
-                numbers = {n for s in result.sentences for n in s.citations}
-                generated = Answer(draft, _citations(top, numbers), result.score, "generated", top, ptoks, ctoks)
-                extractive = self.extractive(question, top)
-                # A weak model may quote a grounded but off-topic sentence: keep the draft only
-                # when it is about the question at least as much as the best source sentences.
-                if extractive.mode == "abstain" or (
-                    self._similarity(question, draft) >= extractive.grounding - 0.05
-                    and not _misses_the_figure(question, draft, extractive)
-                ):
-                    return generated
-                extractive.prompt_tokens, extractive.completion_tokens = ptoks, ctoks
-                return extractive
-        extractive = self.extractive(question, top)
-        extractive.prompt_tokens, extractive.completion_tokens = ptoks, ctoks
-        return extractive
+        """Answer ``question`` (the customer's last message; ``query`` its conversation-aware
+        rewrite) from ``passages`` and the signed-in ``customer``'s own record.
 
-    def _generate(
+        ``settings``: the tenant's today, currency, locale and closed dates;
+        ``said_before``: the bot's earlier replies; ``customer_said``: the customer's earlier
+        messages; ``threshold``: the tenant's abstain threshold (None: the default)."""
+        settings = settings or ComposeSettings(today=date.today())
+        threshold = threshold if threshold is not None else settings.answer_threshold
+        if not passages and customer is None:
+            return Answer("", [], 0.0, "abstain")
+        selection = self.composer.select(
+            question,
+            passages,
+            query=query,
+            customer=customer,
+            settings=settings,
+            said_before=said_before,
+            customer_said=customer_said,
+        )
+        p, flags = self.answerability(selection, threshold)
+        if not any(flags):
+            return Answer("", [], p, "abstain", list(passages))
+        composition = self.composer.compose(selection, settings, answer=flags, customer_said=customer_said)
+        if not composition.text:
+            return Answer("", [], p, "abstain", list(passages))
+        if self.chat.follows_instructions:
+            generated = self._phrase(question, composition, on_token, language, company, p)
+            if generated is not None:
+                generated.passages = list(passages)
+                return generated
+        elif on_token is not None:
+            for piece in stream_words(composition.text):
+                on_token(piece)
+        return Answer(composition.text, composition.citations, p, "extractive", list(passages))
+
+    def extractive(self, question: str, passages: list[Passage]) -> Answer:
+        """The composed answer without a model and without the abstain decision (a fallback
+        when a reply was filtered): every part gets its best units."""
+        settings = ComposeSettings(today=date.today())
+        selection = self.composer.select(question, passages, settings=settings)
+        composition = self.composer.compose(selection, settings)
+        if not composition.text:
+            return Answer("", [], 0.0, "abstain", list(passages))
+        p = self.answerability(selection)[0]
+        return Answer(composition.text, composition.citations, p, "extractive", list(passages))
+
+    def _phrase(
         self,
         question: str,
-        top: list[Passage],
+        composition: Composition,
         on_token: TokenSink | None,
-        language: str = "English",
-        company: str = "",
-    ) -> tuple[str, int, int]:
-        # A base model does not know where an answer starts: prime it with the opening words
-        # (it then names its sources itself); instruction-following models need no primer.
-        primer = "" if self.chat.follows_instructions else PRIMER
+        language: str,
+        company: str,
+        p: float,
+    ) -> Answer | None:
+        """An instruction-following model's phrasing of the composed units, if verified."""
+        by_n = {c.n: c for c in composition.citations}
+        facts = [
+            _Fact(n, by_n[n].title, by_n[n].section, text)
+            for n, text in sorted(composition.sources.items())
+            if n in by_n
+        ]
         prompt = self.prompts.render(
             "answer",
             company=company or "our",
             language=language,
-            passages=top,
+            passages=facts,
             question=question,
             delimiter=f"<<{secrets.token_hex(4)}>>",
-            primer=primer,
         )
         params = GenerationParams(
             max_tokens=self.config.max_tokens,
-            stop=("\nQuestion:", "\n\n", "<<"),
+            stop=("\nQuestion:", "<<"),
             temperature=0.0,
             timeout_s=self.config.timeout_s,
         )
+        streamed = False
         try:
             if self.chat.can_stream and on_token is not None:
                 raw = ""
-                emitted = 0
                 for piece in self.chat.stream(prompt, params):
                     raw += piece
-                    shown = unprime(primer + raw, cite=False) if primer else raw
-                    if shown is not None and len(shown) > emitted:
-                        on_token(shown[emitted:])
-                        emitted = len(shown)
-                text = unprime(primer + raw) or "" if primer else raw
-                return self._clean(text), len(prompt) // 4, len(raw) // 4
-            completion = self.chat.complete(prompt, params)
-            text = unprime(primer + completion.text) or "" if primer else completion.text
-            return self._clean(text), completion.prompt_tokens, completion.completion_tokens
+                    on_token(piece)
+                    streamed = True
+                ptoks, ctoks = len(prompt) // 4, len(raw) // 4
+            else:
+                completion = self.chat.complete(prompt, params)
+                raw, ptoks, ctoks = completion.text, completion.prompt_tokens, completion.completion_tokens
         except UpstreamError:
-            return "", 0, 0  # the model is down or slow: the extractive answer still serves
-
-    def _similarity(self, question: str, draft: str) -> float:
-        """How close the draft's most on-topic sentence is to the question."""
-        sentences = [strip_citations(x) for x in split_sentences(draft)] or [strip_citations(draft)]
-        vecs = self.embedder.embed([question, *sentences])
-        return float((vecs[1:] @ vecs[0]).max())
-
-    def _relevant(self, question: str, draft: str) -> bool:
-        """A grounded draft must also be about the question (a base model may quote the wrong passage)."""
-        if self.config.min_relevance <= 0:
-            return True
-        vecs = self.embedder.embed([question, strip_citations(draft)])
-        return float(vecs[0] @ vecs[1]) >= self.config.min_relevance
-
-    @staticmethod
-    def _clean(text: str) -> str:
-        text = text.strip()
-        sentences = split_sentences(text)
-        # Keep complete sentences only; a base model often trails off.
-        kept = [s for s in sentences if s.rstrip().endswith((".", "!", "?", "]"))]
-        return " ".join(kept[:3])
-
-    def _attach_citations(self, draft: str, top: list[Passage]) -> str:
-        """Cite each uncited sentence with its most similar passage."""
-        sentences = split_sentences(draft)
-        vecs = self.embedder.embed(sentences + [p.text for p in top])
-        sims = vecs[: len(sentences)] @ vecs[len(sentences) :].T
-        return " ".join(f"{s} [{int(np.argmax(sims[i])) + 1}]" for i, s in enumerate(sentences))
-
-    def extractive(self, question: str, top: list[Passage]) -> Answer:
-        cfg = self.config
-        candidates: list[tuple[int, str]] = []
-        for n, p in enumerate(top, start=1):
-            for s in split_sentences(p.text):
-                if 20 <= len(s) <= 400 and not s.endswith(":"):
-                    candidates.append((n, s))
-        if not candidates:
-            return Answer("", [], 0.0, "abstain", top)
-        vecs = self.embedder.embed([question] + [s for _, s in candidates])
-        sims = vecs[1:] @ vecs[0]
-        order = np.argsort(-sims)
-        picked = [i for i in order[: cfg.extractive_sentences] if sims[i] >= cfg.extractive_min_similarity]
-        if not picked:
-            return Answer("", [], float(sims[order[0]]), "abstain", top)
-        picked.sort()  # keep source order for readability
-        text = " ".join(f"{candidates[i][1].rstrip()} [{candidates[i][0]}]" for i in picked)
-        numbers = {candidates[i][0] for i in picked}
-        return Answer(text, _citations(top, numbers), float(sims[picked].min()), "extractive", top)
+            raw, ptoks, ctoks = "", 0, 0  # the model is down or slow: the composed answer serves
+        draft = _clean(raw)
+        wanted = {k for w in composition.selection.question.wants if w in WANT_KINDS for k in WANT_KINDS[w]}
+        keep = frozenset({q.kind for q in quantities(composition.text)} & wanted)
+        verdict = verify(draft, composition.sources, question, keep=keep) if draft else None
+        if verdict is not None and verdict.ok:
+            cited = {n for s in [draft] for n in cited_numbers(s)}
+            citations = [c for c in composition.citations if c.n in cited] or composition.citations
+            return Answer(draft, citations, 1.0, "generated", [], ptoks, ctoks)
+        if on_token is not None and not streamed:
+            for piece in stream_words(composition.text):
+                on_token(piece)
+        answer = Answer(composition.text, composition.citations, p, "extractive", [], ptoks, ctoks)
+        answer.rejected = verdict.reasons if verdict is not None else ["no draft"]
+        return answer
 
 
-_ASKS_FOR_A_FIGURE = re.compile(
-    r"\b(how (much|many|long|soon|often|late|early)|what time|which day|when|price|cost|fee|charge)", re.IGNORECASE
-)
-_DIGIT = re.compile(r"\d")
-
-
-def _misses_the_figure(question: str, draft: str, extractive: Answer) -> bool:
-    """A question asking for an amount, a duration or a time needs a figure: a draft without
-    one loses to source sentences that have one ("Express shipping is available" does not
-    answer "how much does express shipping cost?")."""
-    return (
-        _ASKS_FOR_A_FIGURE.search(question) is not None
-        and _DIGIT.search(strip_citations(draft)) is None
-        and _DIGIT.search(strip_citations(extractive.text)) is not None
-    )
-
-
-PRIMER = "According to source ["
-_PRIMED = re.compile(
-    r"^According to sources? ((?:\[\d{1,2}\](?:\s*(?:,|and|&)\s*)?)+),?\s*(?=[A-Za-z0-9])", re.IGNORECASE
-)
-
-
-def unprime(text: str, *, cite: bool = True) -> str | None:
-    """Turn "According to source [1] and [2], you can return…" into "You can return… [1][2]".
-
-    Returns None while the opening clause is still incomplete; ``cite=False`` (streaming)
-    leaves the citation out so text already sent never changes."""
-    match = _PRIMED.match(text)
-    if match is None:
-        return None
-    numbers = re.findall(r"\d{1,2}", match.group(1))
-    rest = text[match.end() :]
-    rest = rest[:1].upper() + rest[1:]
-    if not cite:
-        return rest
-    cites = "".join(f"[{n}]" for n in dict.fromkeys(numbers))
-    sentences = split_sentences(rest)
-    if not sentences:
-        return rest
-    first = sentences[0]
-    if first.rstrip().endswith((".", "!", "?")) and not cited_numbers(first):
-        return rest.replace(first, f"{first} {cites}", 1)
-    return rest
+def _clean(text: str) -> str:
+    """Whole sentences only (a model may trail off), at most four."""
+    sentences = re.split(r"(?<=[.!?\]])\s+", text.strip())
+    kept = [s.strip() for s in sentences if s.strip().endswith((".", "!", "?", "]"))]
+    return " ".join(kept[:4])
 
 
 def stream_words(text: str) -> Iterator[str]:

@@ -1,7 +1,14 @@
 """Split Markdown along headings; each chunk keeps its section path. Long sections are
-split further on paragraph boundaries (lists and tables stay whole where they fit); a
-single block longer than the limit is cut by langchain's recursive splitter (lines, then
-sentences, then words)."""
+split further on paragraph boundaries (lists and tables stay whole where they fit).
+
+A block longer than the limit is split where the customer can still read each piece:
+
+- a table between rows, every piece starting with the table's header row (and its rule
+  line), so a row is never cut and never loses what its columns mean;
+- a numbered or bulleted list between items (a step is never cut in half);
+- prose by langchain's recursive splitter (lines, then sentences, then words).
+
+Only a single row or item longer than the limit on its own is cut, by the same splitter."""
 
 from __future__ import annotations
 
@@ -50,10 +57,56 @@ def _splitter(max_chars: int) -> RecursiveCharacterTextSplitter:
     )
 
 
+_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,3}[.)])\s+")
+
+
+def _group(lines: list[str], head: list[str], max_chars: int) -> list[str]:
+    """Consecutive ``lines`` packed into pieces of at most ``max_chars``, each starting with
+    ``head``; a line too long even alone is cut by the recursive splitter."""
+    pieces: list[str] = []
+    cur: list[str] = []
+    size = sum(len(h) + 1 for h in head)
+    for line in lines:
+        if cur and size + len(line) + 1 > max_chars:
+            pieces.append("\n".join(head + cur))
+            cur, size = [], sum(len(h) + 1 for h in head)
+        if sum(len(h) + 1 for h in head) + len(line) > max_chars:
+            pieces.extend(_splitter(max_chars).split_text(line))
+            continue
+        cur.append(line)
+        size += len(line) + 1
+    if cur:
+        pieces.append("\n".join(head + cur))
+    return pieces
+
+
+def _items(lines: list[str]) -> list[str]:
+    """List lines grouped into items (an item's continuation lines stay with it)."""
+    items: list[str] = []
+    for line in lines:
+        if _ITEM.match(line) or not items:
+            items.append(line)
+        else:
+            items[-1] += "\n" + line
+    return items
+
+
+def _split_block(block: str, max_chars: int) -> list[str]:
+    lines = block.splitlines()
+    if len(lines) >= 2 and all(_TABLE_LINE.match(ln) for ln in lines):
+        head = lines[:2] if _TABLE_RULE.match(lines[1]) else []
+        return _group(lines[len(head) :], head, max_chars)
+    if lines and _ITEM.match(lines[0]):
+        return _group(_items(lines), [], max_chars)
+    return _splitter(max_chars).split_text(block)
+
+
 def _fit(blocks: list[str], max_chars: int) -> list[str]:
     out: list[str] = []
     for block in blocks:
-        out.extend([block] if len(block) <= max_chars else _splitter(max_chars).split_text(block))
+        out.extend([block] if len(block) <= max_chars else _split_block(block, max_chars))
     return out
 
 

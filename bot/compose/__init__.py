@@ -1,0 +1,161 @@
+"""The answer composer: answers built from answer units, not from one fixed passage length.
+
+``Composer.select`` turns the retrieved passages (and the signed-in customer's own record)
+into units (``units``), splits the question into its parts and types them
+(``question``), and scores every unit for every part (``select``). ``Composer.compose``
+renders what answers each part (``render``), adds worked dates and sums (``dates``),
+and says which parts the help center does not answer. ``verify`` is the strict check an
+instruction-following model's phrasing must pass before it replaces the composed text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.compose.dates import anchors, deadline, sums
+from bot.compose.question import Part, Question, analyse
+from bot.compose.render import ValueFormatter, format_date, render, unit_line
+from bot.compose.select import CachedEmbedder, PartChoice, Selection, select
+from bot.compose.units import ACCOUNT, AnswerUnit, from_account, from_passages
+from bot.compose.verify import Verdict, verify
+from bot.tenant import TenantPolicy
+from core.models.embed import Embedder
+from core.types import Citation, CustomerFacts, Passage
+
+__all__ = [
+    "ACCOUNT",
+    "AnswerUnit",
+    "Composer",
+    "Composition",
+    "ComposeSettings",
+    "Part",
+    "PartChoice",
+    "Question",
+    "Selection",
+    "Verdict",
+    "verify",
+]
+
+
+@dataclass(frozen=True)
+class ComposeSettings:
+    """The tenant's side of composing: its today (in its timezone), its currency (ISO 4217)
+    and locale for amounts, and its closed dates (working-day arithmetic)."""
+
+    today: date
+    currency: str = "USD"
+    locale: str = "en"
+    closed: frozenset[date] = frozenset()
+    answer_threshold: float | None = None  # the tenant's abstain threshold (None: the fitted default)
+
+    @classmethod
+    def for_tenant(cls, policy: TenantPolicy, now: datetime, language: str = "en") -> ComposeSettings:
+        """From the tenant's policy: today in its timezone, its currency, closed dates and
+        abstain threshold (``answer_threshold`` in its configuration)."""
+        config = policy.config
+        return cls(
+            today=policy.hours.local(now).date(),
+            currency=policy.currency or (config.currency if config else "") or "USD",
+            locale=language or "en",
+            closed=policy.hours.closed_dates,
+            answer_threshold=getattr(config, "answer_threshold", None) if config is not None else None,
+        )
+
+    @property
+    def formatter(self) -> ValueFormatter:
+        return ValueFormatter(self.currency or "USD", self.locale)
+
+
+@dataclass
+class Composition:
+    """A composed reply. ``sources`` maps each citation number to the text of the units it
+    stands for (and the worked lines computed from them): what a draft may state."""
+
+    text: str
+    citations: list[Citation]
+    selection: Selection
+    chosen: list[tuple[AnswerUnit, Part]] = field(default_factory=list)
+    unknown: list[Part] = field(default_factory=list)
+    sources: dict[int, str] = field(default_factory=dict)
+
+
+UNKNOWN_PART = "I couldn't find anything in our help center about {what}."
+
+
+class Composer:
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = CachedEmbedder(embedder)
+
+    def select(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        *,
+        query: str = "",
+        customer: CustomerFacts | None = None,
+        settings: ComposeSettings,
+        said_before: Sequence[str] = (),
+        customer_said: Sequence[str] = (),
+    ) -> Selection:
+        """Units from ``passages`` (and the customer's own record) scored for each part of
+        ``question``; ``query`` is the conversation-aware rewrite."""
+        units = from_passages(passages)
+        units += from_account(customer, settings.formatter, first_source=len(passages))
+        q = analyse(question, query, signed_in=customer is not None)
+        return select(q, units, self.embedder, said_before=said_before, tried=customer_said)
+
+    def compose(
+        self,
+        selection: Selection,
+        settings: ComposeSettings,
+        *,
+        answer: Sequence[bool] | None = None,
+        customer_said: Sequence[str] = (),
+    ) -> Composition:
+        """Render the chosen units of the parts to ``answer`` (default: every part with a
+        choice); the other parts are named as not found."""
+        fmt = settings.formatter
+        flags = list(answer) if answer is not None else [bool(pc.chosen) for pc in selection.parts]
+        chosen: list[tuple[AnswerUnit, Part]] = []
+        unknown: list[Part] = []
+        for pc, ok in zip(selection.parts, flags, strict=True):
+            if ok and pc.chosen:
+                chosen.extend((s.unit, pc.part) for s in pc.chosen)
+            else:
+                unknown.append(pc.part)
+        extra: dict[int, list[str]] = {}
+        dated = anchors([*customer_said, selection.question.text], settings.today)
+        for unit, part in chosen:
+            if unit.article_id == ACCOUNT:
+                continue
+            lines: list[str] = []
+            if part.wants & {"date", "duration"} and dated:
+                worked = deadline(unit.plain, dated, settings.closed, format_date)
+                if worked:
+                    lines.append(worked)
+            if "amount" in part.wants:
+                worked = sums(part.text if part.quantities else selection.question.text, unit.plain,
+                              fmt.money, fmt.minor_units())
+                if worked is None and not part.quantities:
+                    worked = None
+                if worked:
+                    lines.append(worked)
+            if lines:
+                extra[id(unit)] = lines
+        if not chosen:
+            return Composition("", [], selection, [], unknown, {})
+        rendered = render([(u, p) for u, p in chosen], extra)
+        text = rendered.text
+        if unknown and len(selection.parts) > 1:
+            what = "; ".join(p.text.rstrip("?. ") for p in unknown)
+            text = f"{text} {UNKNOWN_PART.format(what=f'“{what}”')}"
+        sources: dict[int, str] = {}
+        for unit, part in chosen:
+            n = rendered.numbers.get(id(unit))
+            if n is None:
+                continue
+            body = "\n".join([unit_line(unit, part), *extra.get(id(unit), [])])
+            sources[n] = f"{sources[n]}\n{body}" if n in sources else body
+        return Composition(text, rendered.citations, selection, chosen, unknown, sources)

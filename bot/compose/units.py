@@ -1,0 +1,284 @@
+"""Answer units: the pieces an answer is composed of.
+
+A retrieved passage (a chunk of one article section, Markdown) becomes units:
+
+- ``sentence`` — one sentence of a paragraph;
+- ``item`` — one bullet item (with the sentence that introduces its list as ``lead``);
+- ``list`` — a whole bullet list of up to ``MAX_LIST`` items, with its lead;
+- ``step`` / ``steps`` — one numbered step, and the whole numbered list;
+- ``row`` — one table row *with its header row* (``cells`` and ``header``);
+- ``section`` — a short section whole (at most ``SECTION_CHARS`` characters of prose).
+
+The signed-in customer's own CRM record becomes ``account`` units (``from_account``), cited
+as "your account". Text the KB scan quarantined, and any block that contains it, never
+becomes a unit; neither does a sentence that reads as an instruction to an assistant.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from bot.compose.quantities import Quantity, quantities
+from core.types import CustomerFacts, Passage
+from knowledge.context import AccountFact, account_facts
+from knowledge.scan import QUARANTINE_TEXT, score, signals
+
+__all__ = ["AnswerUnit", "ACCOUNT", "from_passages", "from_account", "clean_markdown", "UNIT_KINDS"]
+
+UNIT_KINDS = ("sentence", "item", "list", "step", "steps", "row", "section", "account")
+ACCOUNT = "account"  # the article id of units from the customer's own record
+MAX_LIST = 8
+SECTION_CHARS = 420
+
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_EMPH = re.compile(r"(\*\*|__|`)(.+?)\1")
+_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_NUMBERED = re.compile(r"^\s*(\d{1,2})[.)]\s+(.*)$")
+_BULLET = re.compile(r"^\s*[-*+•]\s+(.*)$")
+_QUOTE = re.compile(r"^\s*>\s?")
+_SENT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(£$€])")
+
+
+def clean_markdown(text: str) -> str:
+    """Links to their text, emphasis markers removed, whitespace collapsed."""
+    text = _LINK.sub(r"\1", text)
+    text = _EMPH.sub(r"\2", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@dataclass
+class AnswerUnit:
+    """One answer unit. ``source`` is the index of the passage it came from (-1: account)."""
+
+    kind: str
+    text: str  # what the customer reads (clean text; rows and steps are rendered later)
+    source: int
+    article_id: str
+    title: str
+    section: str = ""
+    url: str = ""
+    version: int = 0
+    position: int = 0  # order inside its passage
+    lead: str = ""  # the sentence introducing a list (items and lists)
+    header: tuple[str, ...] = ()  # rows: the table's header row
+    cells: tuple[str, ...] = ()  # rows: this row's cells
+    steps: tuple[str, ...] = ()  # steps: the numbered items in order
+    block: int = 0  # units of one list or table share a block number
+    _quantities: list[Quantity] | None = field(default=None, repr=False)
+
+    @property
+    def search_text(self) -> str:
+        """What selection compares with the question: the section heading, then the unit
+        (a row with its header: "Membership prices: Plan Flexi; Monthly fee £25 …")."""
+        where = self.section if self.section and self.section != self.title else self.title
+        if self.kind == "row":
+            body = "; ".join(f"{h} {c}".strip() for h, c in zip(self.header, self.cells, strict=False))
+        elif self.kind in ("item", "list") and self.lead:
+            body = f"{self.lead} {self.text}"
+        else:
+            body = self.text
+        return f"{where}: {body}" if where else body
+
+    @property
+    def quantities(self) -> list[Quantity]:
+        if self._quantities is None:
+            self._quantities = quantities(self.plain)
+        return self._quantities
+
+    @property
+    def plain(self) -> str:
+        """The unit's facts as one line of text (rows: header and cells)."""
+        if self.kind == "row":
+            return "; ".join(f"{h}: {c}" if h else c for h, c in zip(self.header, self.cells, strict=False))
+        if self.kind == "steps":
+            return " ".join(self.steps)
+        return self.text
+
+    @property
+    def is_account(self) -> bool:
+        return self.article_id == ACCOUNT
+
+
+def _suspicious(text: str) -> bool:
+    return QUARANTINE_TEXT in text or score(signals(text, addressed=True)) >= 1.0
+
+
+def _cells(line: str) -> tuple[str, ...]:
+    inner = line.strip()
+    inner = inner[1:] if inner.startswith("|") else inner
+    inner = inner[:-1] if inner.endswith("|") else inner
+    return tuple(clean_markdown(c) for c in inner.split("|"))
+
+
+def _blocks(text: str) -> list[tuple[str, list[str]]]:
+    """(kind, lines) blocks: table, numbered, bullets, quote, para."""
+    blocks: list[tuple[str, list[str]]] = []
+
+    def kind_of(line: str) -> str:
+        if _TABLE_LINE.match(line):
+            return "table"
+        if _NUMBERED.match(line):
+            return "numbered"
+        if _BULLET.match(line):
+            return "bullets"
+        if _QUOTE.match(line):
+            return "quote"
+        return "para"
+
+    for raw in text.splitlines():
+        if not raw.strip():
+            blocks.append(("blank", []))
+            continue
+        k = kind_of(raw)
+        prev = blocks[-1] if blocks else None
+        continuation = (
+            prev is not None
+            and prev[0] in ("numbered", "bullets")
+            and k == "para"
+            and raw.startswith((" ", "\t"))
+        )
+        if prev is not None and (prev[0] == k or continuation) and k != "blank":
+            if continuation:
+                prev[1][-1] = prev[1][-1] + " " + raw.strip()
+            elif k == "para":
+                prev[1].append(raw)
+            else:
+                prev[1].append(raw)
+        else:
+            blocks.append((k, [raw]))
+    return [b for b in blocks if b[0] != "blank"]
+
+
+def split_prose(text: str) -> list[str]:
+    """Sentences of a prose paragraph (clean text)."""
+    return [s.strip() for s in _SENT.split(clean_markdown(text)) if len(s.strip()) >= 3]
+
+
+def from_passages(passages: Sequence[Passage]) -> list[AnswerUnit]:
+    """Every unit of every passage, in passage then reading order."""
+    units: list[AnswerUnit] = []
+    block_id = 0
+    for n, p in enumerate(passages):
+
+        def unit(kind: str, text: str, _p: Passage = p, _n: int = n, **extra: object) -> AnswerUnit:
+            block = block_id  # noqa: B023 - the block being read when the unit is made
+            return AnswerUnit(
+                kind=kind,
+                text=text,
+                source=_n,
+                article_id=_p.article_id,
+                title=_p.title,
+                section=_p.section,
+                url=_p.url,
+                version=_p.version,
+                position=len(units),
+                block=block,
+                **extra,  # type: ignore[arg-type]
+            )
+
+        blocks = _blocks(p.text)
+        prose_chars = 0
+        prose: list[str] = []
+        lead = ""
+        for kind, lines in blocks:
+            block_id += 1
+            body = "\n".join(lines)
+            if _suspicious(body):
+                lead = ""
+                continue
+            if kind == "table":
+                rows = [ln for ln in lines if not _TABLE_RULE.match(ln)]
+                has_rule = any(_TABLE_RULE.match(ln) for ln in lines[1:2])
+                header = _cells(rows[0]) if has_rule and rows else ()
+                for line in rows[1:] if header else rows:
+                    cells = _cells(line)
+                    if any(cells):
+                        units.append(unit("row", " | ".join(cells), header=header, cells=cells, lead=lead))
+                lead = ""
+            elif kind == "numbered":
+                steps = tuple(clean_markdown(_NUMBERED.sub(r"\2", ln)) for ln in lines)
+                for s in steps:
+                    units.append(unit("step", s, lead=lead))
+                units.append(unit("steps", " ".join(steps), steps=steps, lead=lead))
+                lead = ""
+            elif kind == "bullets":
+                items = [clean_markdown(_BULLET.sub(r"\1", ln)).rstrip(";, ") for ln in lines]
+                for it in items:
+                    units.append(unit("item", it, lead=lead))
+                if 2 <= len(items) <= MAX_LIST:
+                    units.append(unit("list", "; ".join(i.rstrip(".;") for i in items), steps=tuple(items), lead=lead))
+                lead = ""
+            else:
+                text = " ".join(_QUOTE.sub("", ln).strip() for ln in lines)
+                sentences = split_prose(text)
+                lead = sentences[-1] if sentences and sentences[-1].endswith(":") else ""
+                if lead:
+                    sentences = sentences[:-1]  # "You'll need:" introduces the list that follows
+                for s in sentences:
+                    units.append(unit("sentence", s))
+                prose.extend(sentences)
+                prose_chars += len(text)
+        if 2 <= len(prose) and prose_chars <= SECTION_CHARS and all(k in ("para", "quote") for k, _ in blocks):
+            units.append(unit("section", " ".join(prose)))
+    return units
+
+
+# -- the customer's own record ------------------------------------------------------------
+
+Formatter = Callable[[AccountFact], str]
+
+
+def from_account(
+    facts: CustomerFacts | None, fmt: Formatter, *, first_source: int
+) -> list[AnswerUnit]:
+    """One unit per group of the customer's record (a plan, a device's last reading, the
+    payment details, an order, a ticket's status), cited as "your account".
+
+    ``fmt`` renders one fact's value (currency, dates) for the tenant."""
+    if facts is None:
+        return []
+    units: list[AnswerUnit] = []
+    groups: dict[tuple[str, ...], list[tuple[str, AccountFact]]] = {}
+    for fact in account_facts(facts):
+        # A nested group (a device's last reading, a balance's breakdown, a plan's exit fee)
+        # joins its nearest top-level ancestor, its labels prefixed with the way down.
+        home = next((fact.group[:n] for n in range(1, len(fact.group)) if fact.group[:n] in groups), fact.group)
+        prefix = " › ".join(fact.group[len(home) :])
+        label = f"{prefix} › {fact.label}" if prefix and fact.label else (prefix or fact.label)
+        groups.setdefault(home, []).append((label, fact))
+    for i, (group, items) in enumerate(groups.items()):
+        label = " › ".join(group) if group else "your account"
+        parts = [f"{lab}: {fmt(f)}" if lab else fmt(f) for lab, f in items]
+        units.append(
+            AnswerUnit(
+                kind="account",
+                text="; ".join(parts),
+                source=first_source,
+                article_id=ACCOUNT,
+                title="Your account",
+                section=label,
+                position=i,
+                block=-(i + 1),
+                header=tuple(lab for lab, _ in items),
+                cells=tuple(fmt(f) for _, f in items),
+            )
+        )
+    return units
+
+
+def iso_date(value: object) -> date | None:
+    """A date from an ISO date or datetime string, else None."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][\d:.+\-Z]+)?", value.strip()):
+        try:
+            return datetime.fromisoformat(value.strip().replace("Z", "+00:00")).date()
+        except ValueError:
+            return None
+    return None
