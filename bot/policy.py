@@ -20,6 +20,7 @@ from bot.answer import Answer, GroundedAnswerer
 from bot.brief import build_brief
 from bot.catalog import IntentCatalog
 from bot.clarify import needs_clarification
+from bot.compose import ComposeSettings
 from bot.errors import HandoffRequired
 from bot.intents import IntentPrediction
 from bot.language import NAMES, detect_language
@@ -278,10 +279,20 @@ class Bot:
                 text = self.prompts.render("clarify", kind=wanted.kind, subject=wanted.subject, options=wanted.options)
                 return self._reply(t, text.strip(), TurnKind.clarify, mode="clarify")
         language = NAMES.get(mem.language, "English")
+        recent = t.turns[mem.since_turn :]
         answer = self.answerer.answer(
-            ctx.query or t.last, ctx.passages, on_token=on_token, language=language, company=t.policy.name
+            t.last,
+            ctx.passages,
+            on_token=on_token,
+            language=language,
+            company=t.policy.name,
+            query=ctx.query or t.last,
+            customer=ctx.customer,
+            settings=ComposeSettings.for_tenant(t.policy, t.now, mem.language),
+            said_before=[x.text for x in recent if x.author == Author.bot],
+            customer_said=t.customer_texts[:-1],
         )
-        weak = answer.mode == "abstain" or (answer.mode == "extractive" and answer.grounding < self.low_grounding)
+        weak = answer.mode == "abstain"  # a composed answer passed the calibrated answerability decision
         mem.note("KB search found nothing" if answer.mode == "abstain" else f"answered from KB ({answer.mode})")
         if weak and t.policy.triggers.no_answer:
             mem.no_answer_streak += 1
