@@ -1,0 +1,163 @@
+"""Self-service actions: turns and time from the customer's request to the result.
+
+Usage: ``python -m bench bot_actions [--n 5] [--company DIR]``
+
+The company folder's actions (default: Brightwater) run on the embedded default (MiniLM
+intents, SQLite) against the local HTTP service over its ``crm.json`` (its own process,
+``evals.crm_service``), and ``get_balance`` once more through a real MCP server process
+started per call over stdio (``evals.crm_mcp``). Each action is played as a scripted
+conversation — the request, then the answers a customer gives (the missing parameter, the
+"yes" to a write) — until the action has run. "time" is the bot's time over those turns
+(the customer's typing excluded), median of ``--n`` runs after a warm-up; "backend" is the
+same call made directly to the service (HTTP POST, or the MCP tool), the baseline of the
+same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench.table import print_table, ratio
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT.parent / "shared" / "data" / "companies" / "brightwater"
+AT = datetime.fromisoformat("2026-03-10T11:00:00+00:00")  # the folder's reference day, within hours
+
+# (action, customer, turns, direct params) — the folder's action cases, completed to the result.
+SCRIPTS: list[tuple[str, str | None, list[str], dict[str, Any]]] = [
+    (
+        "submit_meter_reading",
+        "BW-C-1003",
+        ["I'd like to give you a reading for my electricity meter. It says 18102 today.", "yes"],
+        {"meter_serial": "E17L330962", "reading": 18102, "date": "2026-03-10"},
+    ),
+    (
+        "check_power_cut",
+        None,
+        ["All my lights have gone off and so have my neighbours'. Is there a power cut?", "SB4 2NJ"],
+        {"postcode": "SB4 2NJ"},
+    ),
+    (
+        "set_up_payment_plan",
+        "BW-C-1007",
+        ["I can't pay the £412.60 all at once. Can I spread it over 6 months?", "yes"],
+        {"months": 6},
+    ),
+    ("get_balance", "BW-C-1006", ["Can you check my balance for me?"], {}),
+]
+
+
+def _play(svc: Any, tenant: str, customer: str | None, turns: list[str]) -> tuple[int, float, str, str]:
+    """(turns to the result, bot seconds, final status, final reply)."""
+    from bot.errors import HandoffRequired
+    from bot.state import BotMemory
+    from core.types import Author, Turn
+
+    memory: dict[str, Any] = {}
+    history: list[Turn] = []
+    spent = 0.0
+    status, text = "", ""
+    for i, message in enumerate(turns, start=1):
+        history.append(Turn(author=Author.customer, text=message))
+        mem = BotMemory.model_validate(memory)
+        start = time.perf_counter()
+        try:
+            reply = svc.bot.respond(tenant, history, customer_id=customer, memory=mem, now=AT, conversation_id="bench")
+        except HandoffRequired as h:
+            spent += time.perf_counter() - start
+            return i, spent, f"handoff/{h.brief.reason.value}", h.customer_message
+        spent += time.perf_counter() - start
+        memory = mem.model_dump(mode="json")
+        history.append(Turn(author=Author.bot, text=reply.text))
+        status = str((reply.action_call or {}).get("status", reply.kind))
+        text = reply.text
+        if status == "executed":
+            return i, spent, status, text
+    return len(turns), spent, status, text
+
+
+def _direct_http(base: str, action: str, customer: str | None, params: dict[str, Any], write: bool) -> float:
+    import httpx
+
+    headers = {"Idempotency-Key": f"bench-{time.monotonic_ns()}"} if write else {}
+    start = time.perf_counter()
+    r = httpx.post(f"{base}/actions/{action}", json={"customer_id": customer, "params": params}, headers=headers)
+    r.raise_for_status()
+    return time.perf_counter() - start
+
+
+def _direct_mcp(executor: dict[str, Any], customer: str) -> float:
+    from bot.actions.executors.base import ActionCall
+    from bot.actions.executors.mcp import McpActionExecutor
+    from core.tenancy.actions import ActionSpec
+
+    spec = ActionSpec.model_validate({"name": "get_balance", "description": "balance", "executor": executor})
+    start = time.perf_counter()
+    McpActionExecutor().call(ActionCall("bench", spec, {}, customer, "bench", AT))
+    return time.perf_counter() - start
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench bot_actions")
+    ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--company", type=Path, default=DEFAULT)
+    args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import yaml
+
+    from core.settings import Settings
+    from core.tenancy import parse_tenant_config
+    from core.tenancy.convert import admin_to_config, looks_like_admin_layout
+    from evals.action_backend import bind_actions, local_action_service, mcp_stdio_executor
+    from server.container import Services
+    from server.tenants import Onboarding
+
+    raw = yaml.safe_load((args.company / "tenant.yaml").read_text(encoding="utf-8"))
+    data = admin_to_config(raw).data if looks_like_admin_layout(raw) else raw
+    crm = args.company / "crm.json"
+    rows: list[list[object]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        feeds = Path(tmp) / "feeds"
+        feeds.mkdir()
+        (feeds / "check_power_cut.json").write_text(json.dumps([{"postcode": "SB4 2NJ", "restore_by": "18:00"}]))
+        with local_action_service(crm, feeds=feeds, journal=Path(tmp) / "journal.jsonl") as base:
+            svc = Services(Settings(environment="test", data_dir=Path(tmp) / "data"))  # type: ignore[call-arg]
+            onboarding = Onboarding(svc)
+            bound = bind_actions(data, base)
+            onboarding.apply(parse_tenant_config(bound))
+            onboarding.import_crm(str(bound["id"]), [crm])
+            tenant = str(bound["id"])
+            kinds = {a["name"]: a.get("kind", "read") for a in bound["actions"]}
+            _play(svc, tenant, "BW-C-1006", ["Can you check my balance for me?"])  # warm-up: model + intents
+            plans: list[tuple[str, str, str | None, list[str], dict[str, Any]]] = [
+                (name, "http", c, t, p) for name, c, t, p in SCRIPTS
+            ]
+            mcp = mcp_stdio_executor(crm, "get_balance")
+            plans.append(("get_balance", "mcp", "BW-C-1006", ["Can you check my balance for me?"], {}))
+            for name, via, customer, turns, params in plans:
+                if via == "mcp":
+                    for a in bound["actions"]:
+                        if a["name"] == name:
+                            a["executor"] = mcp
+                    onboarding.apply(parse_tenant_config(bound))
+                runs = [_play(svc, tenant, customer, turns) for _ in range(args.n)]
+                write = kinds.get(name) == "write"
+                if via == "mcp":
+                    direct = [_direct_mcp(mcp, customer or "") for _ in range(args.n)]
+                else:
+                    direct = [_direct_http(base, name, customer, params, write) for _ in range(args.n)]
+                took = statistics.median(r[1] for r in runs)
+                back = statistics.median(direct)
+                rows.append([name, via, runs[0][0], runs[0][2], took, back, ratio(took, back)])
+            svc.close()
+    print_table(["action", "executor", "turns", "status", "bot s (p50)", "backend s (p50)", "ratio"], rows)
+    print(f"n={args.n} per action; embedded default (MiniLM intents, SQLite); company {args.company.name}")
+    return 0
