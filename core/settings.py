@@ -91,6 +91,7 @@ class Settings(BaseSettings):
     db_busy_timeout_s: float = 2.0
     db_retry_attempts: int = 3
     event_bus_timeout_s: float = 1.0  # Redis connect/read timeout for publishing (core/events.py)
+    embedder_threads: int = 1  # torch threads for MiniLM (core/models/embed.py says why one)
     # Customer messages stored without a reply (crash, dependency error) are answered or handed
     # off by a sweeper: at start-up and every unanswered_sweep_s seconds (0 = off).
     unanswered_sweep_s: float = 15.0

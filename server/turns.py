@@ -67,7 +67,7 @@ class TakeoverWatch:
         read_state: Callable[[], str | None],
         *,
         bot_state: str = "bot",
-        poll_s: float = 0.5,
+        poll_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._event = event

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import queue
 import threading
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -46,16 +49,37 @@ def bundled_minilm_path() -> Path:
 
 
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers; loaded on first use, offline."""
+    """all-MiniLM-L6-v2 through sentence-transformers; loaded on first use, offline.
+
+    Under concurrency (many bot turns at once) every ``embed`` call goes through one
+    micro-batcher thread: texts waiting from all callers are encoded in one forward pass of
+    up to ``batch_size`` texts, instead of many small passes competing for the same two
+    cores (each torch call would start its own intra-op threads). Vectors of recently seen
+    texts (KB sentences, repeated questions) come from an LRU cache of ``cache_size``
+    texts (384 float32 each: 1.5 kB; 20,000 texts = 31 MB)."""
 
     name = "minilm"
     dim = 384
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: Path | None = None, batch_size: int = 64, cache_size: int = 20_000, threads: int = 1
+    ) -> None:
+        """``threads``: torch intra-op threads for the process. One: a server's concurrency
+        comes from many turns, and torch's own threads spin against them (measured on 2
+        busy cores: one sentence 0.10 s with 1 thread, 0.53-1.06 s with 2)."""
+        if threads < 1:
+            raise ConfigurationError("SWITCHBOARD_EMBEDDER_THREADS must be at least 1")
+        self.threads = threads
         self.model_path = model_path
         self.batch_size = batch_size
         self._model: object | None = None
         self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()
+        self._batcher: _MicroBatcher | None = None
+        self.hits = 0
+        self.misses = 0
 
     def _load(self) -> object:
         if self._model is None:
@@ -64,7 +88,10 @@ class MiniLMEmbedder:
                     os.environ.setdefault("HF_HUB_OFFLINE", "1")
                     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                     try:
+                        import torch
                         from sentence_transformers import SentenceTransformer
+
+                        torch.set_num_threads(self.threads)
 
                         path = self.model_path or bundled_minilm_path()
                         self._model = SentenceTransformer(str(path), device="cpu")
@@ -77,9 +104,34 @@ class MiniLMEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._cache_lock:
+            for row, text in enumerate(texts):
+                vector = self._cache.get(text)
+                if vector is None:
+                    missing.setdefault(text, []).append(row)
+                else:
+                    self._cache.move_to_end(text)
+                    out[row] = vector
+            self.hits += len(texts) - sum(len(rows) for rows in missing.values())
+            self.misses += len(missing)
+        if missing:
+            unique = list(missing)
+            vectors = self._batch().encode(unique) if len(unique) < self.batch_size else self._encode(unique)
+            with self._cache_lock:
+                for text, vector in zip(unique, vectors, strict=True):
+                    for row in missing[text]:
+                        out[row] = vector
+                    self._cache[text] = vector
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         vectors = model.encode(  # type: ignore[attr-defined]
-            list(texts),
+            texts,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -87,12 +139,59 @@ class MiniLMEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def _batch(self) -> _MicroBatcher:
+        if self._batcher is None:
+            with self._lock:
+                if self._batcher is None:
+                    self._batcher = _MicroBatcher(self._encode, self.batch_size)
+        return self._batcher
+
     def describe(self) -> dict[str, object]:
         return {"backend": self.name, "model": "all-MiniLM-L6-v2", "dim": self.dim}
 
 
+class _MicroBatcher:
+    """One thread that encodes what all callers are waiting for, up to ``batch_size`` texts
+    per forward pass. A caller blocks until its own vectors are ready; an encoding error is
+    raised in every caller of that batch."""
+
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], batch_size: int) -> None:
+        self._encode = encode
+        self._batch_size = batch_size
+        self._queue: queue.Queue[tuple[list[str], Future[np.ndarray]]] = queue.Queue()
+        threading.Thread(target=self._run, name="embed-batcher", daemon=True).start()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        done: Future[np.ndarray] = Future()
+        self._queue.put((texts, done))
+        return done.result()
+
+    def _run(self) -> None:
+        while True:
+            waiting = [self._queue.get()]
+            size = len(waiting[0][0])
+            while size < self._batch_size:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                waiting.append(item)
+                size += len(item[0])
+            texts = [t for chunk, _ in waiting for t in chunk]
+            try:
+                vectors = self._encode(texts)
+            except BaseException as exc:  # noqa: BLE001  (handed to every waiting caller)
+                for _, done in waiting:
+                    done.set_exception(exc)
+                continue
+            start = 0
+            for chunk, done in waiting:
+                done.set_result(vectors[start : start + len(chunk)])
+                start += len(chunk)
+
+
 def _minilm(settings: Settings) -> Embedder:
-    return MiniLMEmbedder()
+    return MiniLMEmbedder(threads=settings.embedder_threads)
 
 
 def _fake(settings: Settings) -> Embedder:

@@ -1,0 +1,300 @@
+"""Load: N concurrent widget conversations x M messages against real server processes.
+
+    python -m bench load                               # embedded default: one process, SQLite, memory bus
+    python -m bench load --mode scaleout               # two workers on PostgreSQL + Redis (alternating)
+    python -m bench load --conversations 50 --messages 4 --max-seconds 120
+
+Every conversation asks the demo's questions (``bench/answer_latency.py: demo_questions``)
+one after the other, as a widget does: each message carries a client message id
+(``Idempotency-Key``) and is retried with it after a connection error, a 429 or a 503
+(honouring ``Retry-After``). Meanwhile a prober reads ``/healthz`` every 0.1 s. Afterwards
+the stored transcripts are read back through the agent API and checked: acknowledged
+messages lost, messages stored twice, sequence numbers out of the order sent or repeated,
+and stored customer messages left without a reply. In scale-out mode consecutive messages
+of one conversation go to alternating workers.
+
+The per-tenant message rate (600/min by default, docs/trust.md) is raised for the run: it is
+an operator's setting sized to capacity, and the point here is what one process can serve.
+The baseline is the same server's health check (no work) measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench._server import (
+    PrivateRedis,
+    Worker,
+    demo_load,
+    env_for,
+    load_average,
+    postgres_database,
+    workers,
+)
+from bench.answer_latency import demo_questions
+from bench.table import percentile, render
+
+AGENT = {"X-API-Key": "dev-agent-key"}
+CUSTOMERS = [f"cus_{i:03d}" for i in range(1, 25)]
+RETRIES = 6
+
+
+@dataclass
+class Sent:
+    conversation: str
+    key: str
+    order: int
+    first_status: int | str = ""
+    final_status: int | str = ""
+    message_id: str = ""
+    seq: int = 0
+    latency_s: float = 0.0
+    replied: bool = False
+
+
+@dataclass
+class Run:
+    sent: list[Sent] = field(default_factory=list)
+    health_s: list[float] = field(default_factory=list)
+    health_errors: int = 0
+    started_convs: int = 0
+    wall_s: float = 0.0
+
+
+async def _post(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any], deadline: float
+) -> tuple[int | str, dict[str, Any], int | str]:
+    """POST with retries (same Idempotency-Key); returns (first status, body, final status)."""
+    first: int | str = ""
+    wait = 0.5
+    for _ in range(RETRIES):
+        try:
+            r = await client.post(url, json=body, headers=headers)
+            status: int | str = r.status_code
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+            r = None
+        first = first or status
+        if r is not None and r.status_code < 300:
+            return first, r.json(), status
+        if r is not None and r.status_code not in (429, 503) and r.status_code < 500:
+            return first, {}, status
+        retry_after = float(r.headers.get("Retry-After", wait)) if r is not None else wait
+        if time.monotonic() + retry_after > deadline:
+            return first, {}, status
+        await asyncio.sleep(retry_after)
+        wait = min(wait * 2, 8)
+    return first, {}, status
+
+
+async def _conversation(
+    client: httpx.AsyncClient, urls: list[str], i: int, questions: list[str], m: int, run: Run, deadline: float
+) -> None:
+    base = urls[i % len(urls)]
+    session = (await client.get(f"{base}/api/demo/session", params={"customer_id": CUSTOMERS[i % len(CUSTOMERS)]}))
+    headers = {"Authorization": f"Bearer {session.json()['token']}"}
+    conv = (await client.post(f"{base}/api/conversations", json={}, headers=headers)).json()["id"]
+    run.started_convs += 1
+    for j in range(m):
+        if time.monotonic() > deadline:
+            return
+        sent = Sent(conversation=conv, key=f"load-{i}-{j}-{random.getrandbits(32):08x}", order=j)
+        run.sent.append(sent)
+        url = f"{urls[(i + j) % len(urls)]}/api/conversations/{conv}/messages"
+        start = time.perf_counter()
+        first, body, final = await _post(
+            client, url, {**headers, "Idempotency-Key": sent.key}, {"text": questions[(i * m + j) % len(questions)]},
+            deadline,
+        )
+        sent.latency_s = time.perf_counter() - start
+        sent.first_status, sent.final_status = first, final
+        if body:
+            sent.message_id, sent.seq = body["message"]["id"], body["message"]["seq"]
+            sent.replied = bool(body["replies"])
+
+
+async def _health(urls: list[str], run: Run, stop: asyncio.Event) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        while not stop.is_set():
+            for url in urls:
+                start = time.perf_counter()
+                try:
+                    r = await client.get(f"{url}/healthz")
+                    r.raise_for_status()
+                    run.health_s.append(time.perf_counter() - start)
+                except httpx.HTTPError:
+                    run.health_errors += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.1)
+
+
+async def drive(urls: list[str], n: int, m: int, max_seconds: float) -> Run:
+    questions = demo_questions(60)
+    run = Run()
+    deadline = time.monotonic() + max_seconds
+    limits = httpx.Limits(max_connections=n + 20, max_keepalive_connections=n + 20)
+    stop = asyncio.Event()
+    prober = asyncio.create_task(_health(urls, run, stop))
+    start = time.perf_counter()
+    async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=10), limits=limits) as client:
+        await asyncio.gather(
+            *(_conversation(client, urls, i, questions, m, run, deadline) for i in range(n)), return_exceptions=True
+        )
+    run.wall_s = time.perf_counter() - start
+    stop.set()
+    await prober
+    return run
+
+
+@dataclass
+class Check:
+    stored: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    out_of_order: int = 0
+    unanswered: int = 0
+
+
+def verify(url: str, run: Run, settle_s: float = 0.0) -> Check:
+    """Read every conversation back through the agent API."""
+    if settle_s:
+        time.sleep(settle_s)
+    check = Check()
+    by_conv: dict[str, list[Sent]] = {}
+    for s in run.sent:
+        by_conv.setdefault(s.conversation, []).append(s)
+    with httpx.Client(timeout=30, headers=AGENT) as client:
+        for conv, sent in by_conv.items():
+            data = client.get(f"{url}/api/agent/conversations/{conv}").json()
+            messages = data["messages"]
+            seqs = [m["seq"] for m in messages]
+            if len(set(seqs)) != len(seqs) or seqs != sorted(seqs):
+                check.out_of_order += 1
+            customer = [m for m in messages if m["author"] == "customer"]
+            check.stored += len(customer)
+            ids = Counter(m["id"] for m in customer)
+            acked = [s for s in sent if s.message_id]
+            check.lost += sum(1 for s in acked if ids[s.message_id] == 0)
+            check.duplicated += max(0, len(customer) - len(sent))
+            order = [s.seq for s in sorted(acked, key=lambda s: s.order)]
+            if order != sorted(order):
+                check.out_of_order += 1
+            # A stored customer message is answered when a later non-customer message exists
+            # (a reply, a handoff notice, an agent) or the conversation is not the bot's.
+            if data["state"] == "bot" and messages and messages[-1]["author"] == "customer":
+                check.unanswered += 1
+    return check
+
+
+def report(mode: str, n: int, m: int, run: Run, check: Check, setup: str, command: str) -> str:
+    first = Counter(str(s.first_status) for s in run.sent)
+    final = Counter(str(s.final_status) for s in run.sent)
+    acked = [s for s in run.sent if s.message_id]
+    latencies = [s.latency_s for s in acked]
+    no_429 = sum(1 for s in run.sent if s.first_status in (200, 202) and s.replied)
+    five = sum(v for k, v in final.items() if k.startswith("5"))
+    rows = [
+        ["conversations x messages", f"{n} x {m}"],
+        ["messages sent", len(run.sent)],
+        ["answered at the first try (200 with a reply)", f"{no_429} ({100 * no_429 / max(1, len(run.sent)):.1f} %)"],
+        ["first-try statuses", ", ".join(f"{k}: {v}" for k, v in sorted(first.items()))],
+        ["final statuses (after retries)", ", ".join(f"{k}: {v}" for k, v in sorted(final.items()))],
+        ["429 at the first try", first.get("429", 0)],
+        ["5xx (final)", five],
+        ["turn latency p50 / p95 / max s", _pcts(latencies)],
+        ["throughput (acknowledged / s)", f"{len(acked) / max(run.wall_s, 1e-9):.1f}"],
+        ["health check p50 / p95 / max s (baseline)", _pcts(run.health_s) + f"  ({len(run.health_s)} probes, "
+         f"{run.health_errors} failed)"],
+        ["p95 turn / p95 health", f"{percentile(latencies, 95) / max(percentile(run.health_s, 95), 1e-9):.0f}x"
+         if latencies and run.health_s else "-"],
+        ["stored customer messages", check.stored],
+        ["acknowledged but lost", check.lost],
+        ["stored twice", check.duplicated],
+        ["conversations out of order", check.out_of_order],
+        ["stored, left without a reply", check.unanswered],
+        ["wall time s", f"{run.wall_s:.1f}"],
+    ]
+    head = f"{setup}\nload average {load_average()}; command: {command}"
+    return head + "\n\n" + render(["measure", "value"], rows, title=f"Load ({mode})")
+
+
+def _pcts(values: list[float]) -> str:
+    if not values:
+        return "-"
+    return f"{percentile(values, 50):.3f} / {percentile(values, 95):.3f} / {max(values):.3f}"
+
+
+@contextmanager
+def _deployment(mode: str, data_dir: Path, log_dir: Path, extra: dict[str, str]) -> Iterator[tuple[list[Worker], str]]:
+    base = {"messages_per_minute_per_tenant": "1000000", **extra}
+    if mode == "embedded":
+        env = env_for(data_dir, **base)
+        seconds = demo_load(env)
+        with workers([env], log_dir) as ws:
+            yield ws, f"setup: demo load {seconds:.0f}s into {data_dir}; one process, SQLite, in-process bus"
+        return
+    with postgres_database() as database_url, PrivateRedis() as redis:
+        shared = {**base, "database_url": database_url, "event_bus_backend": "redis", "redis_url": redis.url}
+        env = env_for(data_dir, **shared)
+        seconds = demo_load(env)
+        with workers([env, env], log_dir) as ws:
+            yield ws, (
+                f"setup: demo load {seconds:.0f}s; two worker processes, PostgreSQL (fresh database), "
+                f"Redis (private, port {redis.port}), one data dir (Chroma) read by both"
+            )
+
+
+def warm_up(url: str) -> float:
+    start = time.perf_counter()
+    with httpx.Client(base_url=url, timeout=300) as c:
+        token = c.get("/api/demo/session", params={"customer_id": "cus_001"}).json()["token"]
+        h = {"Authorization": f"Bearer {token}"}
+        conv = c.post("/api/conversations", json={}, headers=h).json()["id"]
+        c.post(f"/api/conversations/{conv}/messages", json={"text": "How long do I have to return an item?"}, headers=h)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench load", description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=["embedded", "scaleout"], default="embedded")
+    parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--max-seconds", type=float, default=240.0, help="stop sending after this long")
+    parser.add_argument("--data-dir", type=Path, default=None, help="reuse a data dir (the demo loads once)")
+    parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
+                        help="extra server setting, e.g. --set chat_backend=fake")
+    args = parser.parse_args(argv)
+    extra = dict(s.split("=", 1) for s in args.set)
+    data_dir = args.data_dir or Path(tempfile.gettempdir()) / f"sb-bench-{args.mode}"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = "python -m bench load " + " ".join(argv)
+    with tempfile.TemporaryDirectory(prefix="sb-load-logs-") as logs, _deployment(
+        args.mode, data_dir, Path(logs), extra
+    ) as (ws, setup):
+        warm = warm_up(ws[0].url)
+        run = asyncio.run(drive([w.url for w in ws], args.conversations, args.messages, args.max_seconds))
+        check = verify(ws[0].url, run, settle_s=2.0)
+        print(report(args.mode, args.conversations, args.messages, run, check, setup + f"; warm-up {warm:.1f}s",
+                     command))
+        rss = ", ".join(f"{w.port}: {_rss_mb(w)} MB" for w in ws)
+        print(f"\nserver RSS after the run: {rss}")
+    return 0
+
+
+def _rss_mb(w: Worker) -> int:
+    from bench._server import rss_kb
+
+    return rss_kb(w.proc.pid) // 1024 if w.proc is not None else 0
