@@ -4,8 +4,8 @@ Usage: ``python -m bench bot_actions [--n 5] [--company DIR]``
 
 The company folder's actions (default: Brightwater) run on the embedded default (MiniLM
 intents, SQLite) against the local HTTP service over its ``crm.json`` (its own process,
-``evals.crm_service``), and ``get_balance`` once more through a real MCP server process
-started per call over stdio (``evals.crm_mcp``). Each action is played as a scripted
+``evals.crm_service``), and ``get_balance`` once more through a real MCP server (``evals.crm_mcp``): a process
+started per call over stdio, and one kept running over streamable HTTP. Each action is played as a scripted
 conversation — the request, then the answers a customer gives (the missing parameter, the
 "yes" to a write) — until the action has run. "time" is the bot's time over those turns
 (the customer's typing excluded), median of ``--n`` runs after a warm-up; "backend" is the
@@ -21,6 +21,7 @@ import os
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,13 @@ def main(argv: list[str]) -> int:
     from core.settings import Settings
     from core.tenancy import parse_tenant_config
     from core.tenancy.convert import admin_to_config, looks_like_admin_layout
-    from evals.action_backend import bind_actions, local_action_service, mcp_stdio_executor
+    from evals.action_backend import (
+        bind_actions,
+        local_action_service,
+        local_mcp_server,
+        mcp_http_executor,
+        mcp_stdio_executor,
+    )
     from server.container import Services
     from server.tenants import Onboarding
 
@@ -128,7 +135,8 @@ def main(argv: list[str]) -> int:
         feeds = Path(tmp) / "feeds"
         feeds.mkdir()
         (feeds / "check_power_cut.json").write_text(json.dumps([{"postcode": "SB4 2NJ", "restore_by": "18:00"}]))
-        with local_action_service(crm, feeds=feeds, journal=Path(tmp) / "journal.jsonl") as base:
+        with ExitStack() as stack:
+            base = stack.enter_context(local_action_service(crm, feeds=feeds, journal=Path(tmp) / "journal.jsonl"))
             svc = Services(Settings(environment="test", data_dir=Path(tmp) / "data"))  # type: ignore[call-arg]
             onboarding = Onboarding(svc)
             bound = bind_actions(data, base)
@@ -140,18 +148,23 @@ def main(argv: list[str]) -> int:
             plans: list[tuple[str, str, str | None, list[str], dict[str, Any]]] = [
                 (name, "http", c, t, p) for name, c, t, p in SCRIPTS
             ]
-            mcp = mcp_stdio_executor(crm, "get_balance")
-            plans.append(("get_balance", "mcp", "BW-C-1006", ["Can you check my balance for me?"], {}))
+            mcp_server = stack.enter_context(local_mcp_server(crm, ["get_balance"]))
+            mcps = {
+                "mcp stdio": mcp_stdio_executor(crm, "get_balance"),
+                "mcp http": mcp_http_executor(mcp_server, "get_balance"),
+            }
+            for via in mcps:
+                plans.append(("get_balance", via, "BW-C-1006", ["Can you check my balance for me?"], {}))
             for name, via, customer, turns, params in plans:
-                if via == "mcp":
+                if via in mcps:
                     for a in bound["actions"]:
                         if a["name"] == name:
-                            a["executor"] = mcp
+                            a["executor"] = mcps[via]
                     onboarding.apply(parse_tenant_config(bound))
                 runs = [_play(svc, tenant, customer, turns) for _ in range(args.n)]
                 write = kinds.get(name) == "write"
-                if via == "mcp":
-                    direct = [_direct_mcp(mcp, customer or "") for _ in range(args.n)]
+                if via in mcps:
+                    direct = [_direct_mcp(mcps[via], customer or "") for _ in range(args.n)]
                 else:
                     direct = [_direct_http(base, name, customer, params, write) for _ in range(args.n)]
                 took = statistics.median(r[1] for r in runs)

@@ -38,6 +38,8 @@ __all__ = [
     "free_port",
     "http_executor",
     "local_action_service",
+    "local_mcp_server",
+    "mcp_http_executor",
     "mcp_stdio_executor",
 ]
 
@@ -91,6 +93,50 @@ def local_action_service(
             proc.wait()
         if proc.stderr:
             proc.stderr.close()
+
+
+@contextmanager
+def local_mcp_server(
+    crm: Path, actions: list[str], *, journal: Path | None = None, port: int | None = None, startup_s: float = 30.0
+) -> Iterator[str]:
+    """Run ``evals.crm_mcp`` over streamable HTTP until the block ends; yields its MCP URL.
+    Raises ``ConfigurationError`` when it does not listen within ``startup_s``."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "evals.crm_mcp", "--crm", str(crm), "--transport", "streamable-http"]
+    cmd += ["--port", str(port)] + [x for a in actions for x in ("--action", a)]
+    if journal is not None:
+        cmd += ["--journal", str(journal)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + startup_s
+        while True:
+            if proc.poll() is not None:
+                raise ConfigurationError(f"the local MCP server exited ({proc.returncode})")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if time.monotonic() > deadline:
+                raise ConfigurationError(f"the local MCP server did not start within {startup_s:g}s")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def mcp_http_executor(url: str, action: str, timeout_s: float = 10.0) -> dict[str, Any]:
+    """The ``mcp`` executor of ``action`` on an MCP server over streamable HTTP."""
+    return {
+        "type": "mcp",
+        "tool": action,
+        "url": url,
+        "arguments": {"customer_id": "{customer_id}", "params": "{params}", "idempotency_key": "{idempotency_key}"},
+        "timeout_s": timeout_s,
+    }
 
 
 def http_executor(base_url: str, action: str, timeout_s: float = 5.0) -> dict[str, Any]:

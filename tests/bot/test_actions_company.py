@@ -24,7 +24,14 @@ from core.models.fake import HashingEmbedder, ScriptedChatModel
 from core.tenancy import parse_tenant_config
 from core.tenancy.convert import admin_to_config
 from core.types import Author, HandoffReason, Turn
-from evals.action_backend import bind_actions, free_port, local_action_service, mcp_stdio_executor
+from evals.action_backend import (
+    bind_actions,
+    free_port,
+    local_action_service,
+    local_mcp_server,
+    mcp_http_executor,
+    mcp_stdio_executor,
+)
 from server.container import Services
 from server.tenants import Onboarding
 from tests.conftest import SHARED_DATA, make_settings, quote_first_source
@@ -202,6 +209,14 @@ def test_the_balance_through_a_real_mcp_server_process(
     assert "184.27" in reply.text
     calls = audits(services, "action.get_balance.call")
     assert calls and calls[-1].detail["executor"] == "mcp"
+
+
+def test_the_balance_through_an_mcp_server_over_streamable_http(services: Services, backend: tuple[str, Path]) -> None:
+    with local_mcp_server(FOLDER / "crm.json", ["get_balance"]) as url:
+        reconfigure(services, _config(backend[0], get_balance=mcp_http_executor(url, "get_balance")))
+        reply = Chat(services, "BW-C-1006").say("Can you check my balance for me?")
+    assert reply is not None and reply.action_call is not None and reply.action_call["executed"]
+    assert "184.27" in reply.text
 
 
 def test_a_write_through_mcp_is_journalled_once(services: Services, tmp_path: Path, backend: tuple[str, Path]) -> None:
