@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from core.types import Author, Citation, CustomerFacts, HandoffBrief, HandoffReason, Turn
 
-_QUEUE_BY_REASON = {HandoffReason.sensitive_topic: "trust_safety"}
-_PRIORITY_BY_REASON = {
-    HandoffReason.sensitive_topic: "high",
-    HandoffReason.frustration: "high",
-    HandoffReason.repetition: "high",
+_HIGH = {
+    HandoffReason.sensitive_topic,
+    HandoffReason.sensitive_fraud,
+    HandoffReason.sensitive_legal,
+    HandoffReason.sensitive_bereavement,
+    HandoffReason.frustration,
+    HandoffReason.repetition,
+    HandoffReason.repeated_failure,
 }
 
 
@@ -39,6 +42,8 @@ def build_brief(
     priority: str | None = None,
     notes: list[str] | None = None,
 ) -> HandoffBrief:
+    """The brief for a handoff. ``queue`` and ``priority`` come from the tenant's routing
+    (``bot.routing.Router``); without them: "general", and "high" for urgent reasons."""
     return HandoffBrief(
         summary=summarize_turns(turns, notes=notes, max_chars=600 if notes else 400),
         intent=intent,
@@ -49,6 +54,6 @@ def build_brief(
         sentiment=sentiment,
         language=language,
         customer=customer,
-        queue=queue or _QUEUE_BY_REASON.get(reason, "general"),
-        priority=priority or _PRIORITY_BY_REASON.get(reason, "normal"),
+        queue=queue or "general",
+        priority=priority or ("high" if reason in _HIGH else "normal"),
     )

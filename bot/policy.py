@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from bot.actions import ActionContext, ActionOutcome, ActionRunner
@@ -19,16 +19,25 @@ from bot.actions.detect import requested_action
 from bot.answer import Answer, GroundedAnswerer
 from bot.brief import build_brief
 from bot.catalog import IntentCatalog
-from bot.clarify import needs_clarification
+from bot.clarify import chosen_query, known_words, needs_clarification
 from bot.compose import ComposeSettings
 from bot.errors import HandoffRequired
 from bot.intents import IntentPrediction
 from bot.language import NAMES, detect_language
-from bot.replies import ABSTAIN, DENY, GOODBYE, GREET, HANDOFF, SEE_ALL, THANKS, after_hours
+from bot.others import other_persons_data
+from bot.replies import ABSTAIN, DENY, GOODBYE, GREET, THANKS, after_hours, handoff_message, offer_person, other_person
 from bot.routing import SMALLTALK, Router
+from bot.sensitive import SensitiveDetector, SensitiveMatch
 from bot.state import BotMemory, BotState, TurnKind
 from bot.tenant import TenantPolicy, load_policy
-from bot.triggers import RepetitionDetector, explicit_request, frustrated, sensitive_topic, sentiment
+from bot.triggers import (
+    RepetitionDetector,
+    declines_person,
+    explicit_request,
+    frustrated,
+    reports_failure,
+    sentiment,
+)
 from core.models.embed import Embedder
 from core.tenancy.actions import ActionSpec
 from core.types import Author, Citation, HandoffReason, Turn
@@ -99,6 +108,7 @@ class Bot:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     low_grounding: float = 0.45  # an extractive answer below this counts towards "no answer twice"
     smalltalk_confidence: float = 0.6  # a canned "you're welcome" to a real question is worse than a KB answer
+    sensitive: SensitiveDetector | None = None  # built from the embedder on first use
 
     def describe(self) -> dict[str, object]:
         return {
@@ -154,7 +164,9 @@ class Bot:
         self._check_language(t)
         if was is BotState.awaiting_confirmation or was is BotState.clarifying:
             memory.move(BotState.answering)
-        self._check_triggers(t)
+        early = self._check_triggers(t, on_token)
+        if early is not None:
+            return early
         intent = prediction.intent if prediction else None
         sure = prediction is not None and prediction.confidence >= self.smalltalk_confidence
         if (intent in SMALLTALK and sure) or (intent == "deny" and memory.offered_human):
@@ -181,21 +193,98 @@ class Bot:
             name = NAMES.get(t.memory.language, t.memory.language)
             self._handoff(t, HandoffReason.unsupported_language, f"the customer writes {name} ({t.memory.language})")
 
-    def _check_triggers(self, t: _Turn) -> None:
+    def _check_triggers(self, t: _Turn, on_token: Callable[[str], None] | None) -> BotReply | None:
+        """Hand off (raises), or end the turn with a reply of its own (an emergency answered at
+        once, an answer with a person offered, a refusal to discuss another person's account);
+        None: go on. Order: sensitive topic → explicit request → another person's data →
+        frustration → the given steps did not work → the same question again."""
         cfg, mem = t.policy.triggers, t.memory
-        if cfg.sensitive_topics and (topic := sensitive_topic(t.last)):
-            self._handoff(t, HandoffReason.sensitive_topic, topic.replace("_", " "))
-        wants_human = explicit_request(t.last) or (t.prediction is not None and t.prediction.intent == "speak_to_human")
+        if cfg.sensitive_topics or cfg.cancellation:
+            if self.sensitive is None:
+                self.sensitive = SensitiveDetector(self.embedder)
+            match = self.sensitive.detect(
+                t.last,
+                t.policy.sensitive_topics if cfg.sensitive_topics else (),
+                company=t.policy.name,
+                cancellation_enabled=cfg.cancellation,
+            )
+            if match is not None and (cfg.sensitive_topics or match.key == "cancellation"):
+                reply = self._on_sensitive(t, match, on_token)
+                if reply is not None:
+                    return reply
+        wants_human = explicit_request(t.last) or (
+            t.prediction is not None and t.prediction.intent == "speak_to_human" and not declines_person(t.last)
+        )
         accepts_offer = mem.offered_human and _is_yes(t.last, t.prediction) and len(t.last.split()) <= 4
         if cfg.explicit_request and (wants_human or accepts_offer):
-            self._handoff(t, HandoffReason.explicit_request, "the customer asked for a person")
+            reason = HandoffReason(mem.offer_reason) if accepts_offer and mem.offer_reason else None
+            self._handoff(t, reason or HandoffReason.explicit_request, "the customer asked for a person")
+        if (other := other_persons_data(t.last)) is not None:
+            return self._decline_other_person(t, other.who)
         if cfg.frustration and frustrated(t.customer_texts, cfg.frustration_threshold):
             self._handoff(t, HandoffReason.frustration, "negative, frustrated messages")
         if cfg.repetition:
+            failures = self._failure_reports(t)
+            if failures >= cfg.failure_limit:
+                self._handoff(t, HandoffReason.repeated_failure, f"the given steps did not work ({failures} reports)")
             detector = RepetitionDetector(self.embedder, cfg.repeat_similarity)
             mem.repeat_streak = mem.repeat_streak + 1 if detector.is_repeat(t.customer_texts) else 0
             if mem.repeat_streak >= cfg.repeat_limit:
-                self._handoff(t, HandoffReason.repetition, f"asked the same thing {mem.repeat_streak + 1} times")
+                self._handoff(t, HandoffReason.repeated_failure, f"asked the same thing {mem.repeat_streak + 1} times")
+        return None
+
+    def _failure_reports(self, t: _Turn) -> int:
+        """How many of the customer's messages since the bot's first answer say the steps did
+        not work (0 unless the last one says so)."""
+        recent = t.turns[t.memory.since_turn :]
+        first_bot = next((i for i, x in enumerate(recent) if x.author == Author.bot), None)
+        if first_bot is None or not reports_failure(t.last):
+            return 0
+        after = [x.text for x in recent[first_bot + 1 :] if x.author == Author.customer]
+        return sum(reports_failure(x) for x in after)
+
+    def _on_sensitive(self, t: _Turn, match: SensitiveMatch, on_token: Callable[[str], None] | None) -> BotReply | None:
+        mem = t.memory
+        if match.policy == "emergency":
+            mem.note(f"emergency topic {match.key}: answered at once")
+            return self._answer(t, on_token, clarify=False)
+        if match.policy == "answer_then_offer_handoff":
+            reply = self._answer(t, on_token, clarify=False)
+            if reply.kind == TurnKind.answer.value:
+                reply.text = reply.text.rstrip() + offer_person(mem.language)
+            mem.offered_human = True
+            mem.offer_reason = match.reason.value
+            mem.note(f"sensitive topic {match.key}: answered and offered a person")
+            return reply
+        preface = self._facts_first(t) if match.reason is HandoffReason.cancellation else ""
+        self._handoff(t, match.reason, match.detail, sensitive=match, preface=preface)
+        return None  # not reached: _handoff raises
+
+    def _facts_first(self, t: _Turn) -> str:
+        """What the help centre says about the customer's message (e.g. the fees for leaving),
+        said before the handoff; "" when nothing grounded answers it."""
+        quiet = replace(t, policy=replace(t.policy, triggers=replace(t.policy.triggers, no_answer=False)))
+        reply = self._answer(quiet, None, clarify=False)
+        if reply.kind != TurnKind.answer.value or not reply.text.strip():
+            return ""
+        text = re.sub(r"\s*\[\d{1,2}\]", "", reply.text).strip()
+        titles = list(dict.fromkeys(c.title for c in reply.citations if c.title))
+        return text + (f" (Source: {'; '.join(titles[:2])}.)" if titles else "")
+
+    def _decline_other_person(self, t: _Turn, who: str) -> BotReply:
+        """Decline a request for another person's account data; offer public help pages."""
+        mem = t.memory
+        ctx = self.context.context(
+            t.tenant_id, t.turns[mem.since_turn :], customer_id=None, visibilities=PUBLIC, query=t.last
+        )
+        pages = list({p.article_id: p for p in ctx.passages}.values())[:2]
+        citations = [
+            Citation(n=i, article_id=p.article_id, title=p.title, url=p.url, version=p.version, section=p.section)
+            for i, p in enumerate(pages, start=1)
+        ]
+        mem.note(f"declined a request about another person's account ({who})")
+        text = other_person(mem.language, [f"{p.title} ({p.url})" if p.url else p.title for p in pages])
+        return self._reply(t, text, TurnKind.answer, citations=citations, mode="other_person")
 
     def _reply(self, t: _Turn, text: str, kind: TurnKind, **extra: object) -> BotReply:
         t.memory.offered_human = kind is TurnKind.abstain
@@ -267,16 +356,35 @@ class Bot:
     def _answer(self, t: _Turn, on_token: Callable[[str], None] | None, *, clarify: bool) -> BotReply:
         mem = t.memory
         query = self._query(t)
+        if not clarify and mem.clarified:
+            # The customer answers our clarifying question: look up the reading they chose.
+            query = chosen_query(t.last, mem.clarified, mem.clarify_options)
+            mem.clarified, mem.clarify_options = "", []
+            t = replace(t, last=query)  # the question to answer is the one we asked about, as narrowed
         ctx = self.context.context(
             t.tenant_id, t.turns[mem.since_turn :], customer_id=t.customer_id, visibilities=PUBLIC, query=query
         )
         if clarify:
-            history = [x.text for x in t.turns[mem.since_turn : -1] if x.author != Author.system] + mem.human_notes
-            wanted = needs_clarification(t.last, history, ctx.passages)
+            history = [x.text for x in t.turns[mem.since_turn : -1] if x.author == Author.customer] + mem.human_notes
+            wanted = needs_clarification(
+                t.last,
+                history,
+                ctx.passages,
+                embedder=self.embedder,
+                known=known_words(ctx.customer),
+                company=t.policy.name,
+            )
             if wanted is not None:
                 mem.move(BotState.clarifying)
-                mem.note("asked a clarifying question")
-                text = self.prompts.render("clarify", kind=wanted.kind, subject=wanted.subject, options=wanted.options)
+                mem.note("asked which one: " + " / ".join(wanted.options))
+                mem.clarified, mem.clarify_options = t.last, list(wanted.options)
+                text = self.prompts.render(
+                    "clarify",
+                    kind=wanted.kind,
+                    subject=wanted.subject,
+                    options=wanted.options,
+                    readings=wanted.readings,
+                )
                 return self._reply(t, text.strip(), TurnKind.clarify, mode="clarify")
         language = NAMES.get(mem.language, "English")
         recent = t.turns[mem.since_turn :]
@@ -315,11 +423,39 @@ class Bot:
 
     # -- handoff -------------------------------------------------------------------------
 
-    def _handoff(self, t: _Turn, reason: HandoffReason, detail: str, *, message: str | None = None) -> None:
+    def _handoff(
+        self,
+        t: _Turn,
+        reason: HandoffReason,
+        detail: str,
+        *,
+        message: str | None = None,
+        sensitive: SensitiveMatch | None = None,
+        preface: str = "",
+    ) -> None:
+        """Raise ``HandoffRequired`` with the brief: the exact reason, the tenant's queue and
+        priority, and the notice in the customer's language (after hours: a ticket and a
+        call-back offer instead). ``preface``: help-centre facts said before the notice."""
         mem, policy = t.memory, t.policy
         original = reason
         facts = self.context.facts(t.tenant_id, t.customer_id)
-        queue = self.router.queue(reason, mem.topic_intent, original=original)
+        if reason in (HandoffReason.unsupported_language, HandoffReason.no_answer):
+            queue = policy.default_queue  # a language team or the KB owners, not a topic's queue
+        else:
+            keys: tuple[str, ...] = ()
+            if sensitive is not None:
+                keys = (sensitive.key, sensitive.topic.key) if sensitive.topic is not None else (sensitive.key,)
+            about = sensitive.description if sensitive is not None else " ".join(t.customer_texts[-3:])
+            queue = self.router.queue(
+                policy,
+                topic=mem.topic_intent,
+                keys=keys,
+                configured=sensitive.queue if sensitive else None,
+                about=about,
+                embedder=self.embedder,
+            )
+        if sensitive is not None and sensitive.skill:
+            detail = f"{detail}; skill: {sensitive.skill}"
         closed = policy.triggers.after_hours and not policy.hours.is_open(t.now)
         if closed:
             reason = HandoffReason.after_hours
@@ -335,7 +471,7 @@ class Bot:
             language=mem.language,
             customer=facts,
             queue=queue,
-            priority=self.router.priority(original, facts),
+            priority=self.router.priority(original, sensitive.priority if sensitive else None),
             notes=mem.human_notes,
         )
         if closed:
@@ -347,8 +483,10 @@ class Bot:
                 t.conversation_id,
             )
             brief = brief.model_copy(update={"reason_detail": f"{detail}; ticket {ticket}"})
-            message = after_hours(ticket, policy.hours.next_opening(t.now))
+            message = after_hours(ticket, policy.hours.next_opening(t.now), mem.language)
         else:
-            message = message or HANDOFF[reason] + SEE_ALL
+            message = message or handoff_message(reason, mem.language)
+        if preface:
+            message = f"{preface}\n\n{message}"
         mem.handed_off()
         raise HandoffRequired(brief, message)

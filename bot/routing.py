@@ -1,66 +1,59 @@
-"""Intent → handoff queue and priority (queues follow the tenant's escalation matrix). Which
-self-service action a message asks for is the tenant's configuration (``bot.actions``)."""
+"""The conversation's topic, the handoff queue and its priority — all from the tenant's configuration.
+
+A tenant lists its queues (``queues: {name: {description, topics, intents}}``) and its sensitive
+topics (with their own ``queue`` and ``priority``); nothing about any company lives here.
+``Router.queue`` picks, in order:
+
+1. the queue the matched sensitive topic names (``sensitive_topics[].queue``);
+2. the queue that lists the reason's category, the topic or the intent among its ``topics`` /
+   ``intents`` (``TenantConfig.queue_for_topic``);
+3. the queue whose description and topic names are closest in meaning to what the handoff is
+   about (the category's description, or the customer's recent words), when the cosine
+   similarity reaches ``queue_similarity`` (MiniLM; 0.35 keeps "Everything else" from winning
+   every tie and a queue about something else from winning at all);
+4. the tenant's ``handoff.default_queue``.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot.intents import IntentPrediction
-from core.types import CustomerFacts, HandoffReason
+from bot.tenant import TenantPolicy
+from core.models.embed import Embedder
+from core.types import HandoffReason
 
 SMALLTALK = frozenset({"greet", "goodbye", "thanks"})
 META = SMALLTALK | {"affirm", "deny", "speak_to_human"}
 
-DEFAULT_QUEUES: dict[str, str] = {
-    "order_status": "orders",
-    "cancel_order": "orders",
-    "change_address": "orders",
-    "shipping_info": "orders",
-    "start_return": "returns",
-    "refund_status": "returns",
-    "billing_dispute": "billing",
-    "payment_methods": "billing",
-    "invoice_request": "billing",
-    "account_help": "technical",
-    "product_troubleshooting": "technical",
-    "warranty": "technical",
-    "complaint": "general",
-    # keyword topics (when the classifier has no topical intent)
-    "damaged_item": "returns",
-    "delivery_problem": "orders",
-    "payment_problem": "billing",
-    "technical_problem": "technical",
+# Reasons that need a person soon, whatever the topic.
+_HIGH = {
+    HandoffReason.frustration,
+    HandoffReason.repetition,
+    HandoffReason.repeated_failure,
+    HandoffReason.sensitive_topic,
+    HandoffReason.sensitive_fraud,
+    HandoffReason.sensitive_legal,
+    HandoffReason.sensitive_bereavement,
 }
-
-KEYWORD_TOPICS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("damaged_item", re.compile(r"\b(stain\w*|damaged|broken|torn|ripped|wrong (?:item|size)|defect\w*)\b", re.I)),
-    ("payment_problem", re.compile(r"\b(payment|charged?|refund|invoice|klarna|paypal|card)\b", re.I)),
-    ("delivery_problem", re.compile(r"\b(order|parcel|package|deliver\w*|arriv\w*|shipping|tracking)\b", re.I)),
-    ("technical_problem", re.compile(r"\b(app|sync\w*|bluetooth|password|sign in|log ?in|battery|heat\w*)\b", re.I)),
-)
-
-# Reasons that route by their nature, not by the topic.
-_REASON_QUEUE = {
-    HandoffReason.sensitive_topic: "trust_safety",
-    HandoffReason.no_answer: "general",
-    HandoffReason.unsupported_language: "general",
-}
-_HIGH = {HandoffReason.sensitive_topic, HandoffReason.frustration, HandoffReason.repetition}
+_PRIORITY_RANK = {"normal": 0, "high": 1, "urgent": 2}
 
 
 @dataclass(frozen=True)
 class Router:
-    queues: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_QUEUES))
-    default_queue: str = "general"
     topic_min_prob: float = 0.2
+    queue_similarity: float = 0.35
+    _vectors: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def topic(self, prediction: IntentPrediction | None, text: str, current: str | None) -> str | None:
-        """The conversation's topic after this message (it picks the handoff queue).
+        """The conversation's topic after this message (an intent name; it helps pick the queue).
 
         A confident topical intent sets it; a message that is mostly "a human please", a
-        complaint or out of scope keeps the current topic, else the runner-up intent or a
-        keyword topic fills it in."""
+        complaint or out of scope keeps the current topic, else the runner-up intent fills it in.
+        (``text`` is kept for callers; the words themselves are matched against the tenant's
+        queues at handoff time, see ``queue``.)"""
         if prediction is not None and prediction.intent is not None and prediction.intent not in META:
             if prediction.intent != "complaint" or current is None:
                 return prediction.intent
@@ -70,18 +63,61 @@ class Router:
             for name, prob in prediction.ranking:
                 if name not in META and name != "complaint" and prob >= self.topic_min_prob:
                     return name
-        for name, pattern in KEYWORD_TOPICS:
-            if pattern.search(text):
-                return name
         return current
 
-    def queue(self, reason: HandoffReason, topic: str | None, *, original: HandoffReason | None = None) -> str:
-        basis = original or reason
-        if basis in _REASON_QUEUE:
-            return _REASON_QUEUE[basis]
-        return self.queues.get(topic or "", self.default_queue)
+    def queue(
+        self,
+        policy: TenantPolicy,
+        *,
+        topic: str | None,
+        keys: tuple[str, ...] = (),
+        configured: str | None = None,
+        about: str = "",
+        embedder: Embedder | None = None,
+    ) -> str:
+        """The tenant's queue for a handoff (see the module docstring for the order).
 
-    def priority(self, reason: HandoffReason, customer: CustomerFacts | None) -> str:
-        if reason in _HIGH or (customer is not None and customer.tier.lower() == "plus"):
-            return "high"
-        return "normal"
+        ``keys``: category or topic names to look up first (``"fraud"``); ``topic``: the
+        conversation's intent; ``configured``: a queue named by the sensitive topic; ``about``:
+        text to match queue descriptions by meaning (needs ``embedder``)."""
+        if configured and (not policy.queues or configured in policy.queues):
+            return configured
+        for key in (*keys, topic):
+            if key and (name := policy.queue_for(key)) is not None:
+                return name
+        if about.strip() and embedder is not None and policy.queues:
+            best = self._closest_queue(policy, about, embedder)
+            if best is not None:
+                return best
+        return policy.default_queue
+
+    def _closest_queue(self, policy: TenantPolicy, about: str, embedder: Embedder) -> str | None:
+        names = [n for n in policy.queues if n != policy.default_queue]
+        if not names:
+            return None
+        texts = tuple(_queue_text(n, policy) for n in names)
+        if texts not in self._vectors:
+            if len(self._vectors) > 64:
+                self._vectors.clear()
+            self._vectors[texts] = embedder.embed(list(texts))
+        sims = self._vectors[texts] @ embedder.embed([about])[0]
+        i = int(np.argmax(sims))
+        return names[i] if float(sims[i]) >= self.queue_similarity else None
+
+    def priority(self, reason: HandoffReason, configured: str | None = None) -> str:
+        """``high`` for reasons that need a person soon; a sensitive topic's configured priority
+        when it is higher."""
+        base = "high" if reason in _HIGH else "normal"
+        if configured and _PRIORITY_RANK.get(configured, 0) > _PRIORITY_RANK[base]:
+            return configured
+        return base
+
+
+def _queue_text(name: str, policy: TenantPolicy) -> str:
+    spec = policy.queues[name]
+    words = [name.replace("_", " "), spec.description, *(t.replace("_", " ") for t in spec.topics)]
+    words += [i.replace("_", " ") for i in spec.intents]
+    return ". ".join(w for w in words if w)
+
+
+__all__ = ["META", "SMALLTALK", "Router"]

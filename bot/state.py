@@ -85,6 +85,9 @@ class BotMemory(BaseModel):
     no_answer_streak: int = 0
     repeat_streak: int = 0
     offered_human: bool = False
+    offer_reason: str | None = None  # the handoff reason a "yes" to our offer of a person records
+    clarify_options: list[str] = Field(default_factory=list)  # what our clarifying question offered
+    clarified: str = ""  # the question we asked about (the next turn answers the chosen reading)
     language: str = "en"
     topic_intent: str | None = None
     pending: PendingAction | None = None
@@ -117,6 +120,9 @@ class BotMemory(BaseModel):
         self.no_answer_streak = 0
         self.repeat_streak = 0
         self.offered_human = False
+        self.offer_reason = None
+        self.clarify_options = []
+        self.clarified = ""
         self.pending = None
 
     def note(self, tried: str) -> None:

@@ -1,4 +1,4 @@
-"""The state machine through the conversation service: clarify, streaming, hand-back, restart."""
+"""The state machine through the conversation service: streaming, hand-back, restart (clarify: test_clarify.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from bot.policy import BotReply
-from bot.state import BotMemory, BotState
+from bot.state import BotMemory
 from core.models.fake import HashingEmbedder, ScriptedChatModel
 from core.settings import Settings
 from server.container import Services
-from tests.bot.helpers import Chat
 from tests.conftest import AGENT, OPEN_HOURS, customer_headers, quote_first_source
 
 
@@ -26,16 +25,6 @@ def _say(client: TestClient, conv: str, text: str, customer: str | None = "cus_0
     assert r.status_code == 200, r.text
     body: dict[str, object] = r.json()
     return body
-
-
-def test_an_underspecified_question_gets_one_clarifying_question(demo_services: Services) -> None:
-    chat = Chat(demo_services.bot, None)
-    reply = chat.say("Does this lantern come with batteries?")
-    assert reply is not None and reply.kind == "clarify"
-    assert reply.text.startswith("Which lantern do you mean?")
-    assert chat.memory.state is BotState.clarifying
-    second = chat.say("Does this lantern come with batteries?")
-    assert second is not None and second.kind != "clarify", "never two clarifying questions in a row"
 
 
 def test_answer_tokens_stream_and_the_answer_is_cited(demo_services: Services) -> None:

@@ -49,26 +49,36 @@ def test_a_single_mild_complaint_does_not_hand_off(demo_services: Services) -> N
     assert chat.handoff is None
 
 
-def test_repeating_the_same_question_hands_off(demo_services: Services) -> None:
-    chat = Chat(demo_services.bot, "cus_001")
-    assert chat.say("when will my GPS watch arrive?") is not None
-    assert chat.say("but when will my GPS watch arrive?") is not None
-    assert chat.say("when will my GPS watch arrive??") is None
-    assert chat.brief.reason is HandoffReason.repetition and chat.brief.queue == "orders"
+def test_repeating_the_same_question_hands_off_as_repeated_failure(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, "cus_022")
+    assert chat.say("does the trail gps work with my phone") is not None
+    assert chat.say("will the trail gps watch work with my phone") is not None
+    assert chat.say("does the watch work with my phone or not") is None
+    assert chat.brief.reason is HandoffReason.repeated_failure and chat.brief.priority == "high"
+    assert "asked the same thing" in chat.brief.reason_detail
 
 
-def test_sensitive_topics_go_to_trust_and_safety(demo_services: Services) -> None:
-    for text, detail in [
-        ("My father passed away last month, how do I close his account?", "bereavement"),
-        ("this is a scam and I'm going to get my lawyer involved", "legal threat"),
-        ("someone used my card fraudulently on your site", "fraud"),
-        ("I want to cancel my Plus membership", "cancellation"),
+def test_steps_that_did_not_work_twice_hand_off_as_repeated_failure(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, "cus_004")
+    assert chat.say("how do I descale the aero") is not None
+    assert chat.say("I did the descaling like you said and it still doesn't heat") is not None, "one report: answer"
+    assert chat.say("tried it again, still nothing") is None
+    assert chat.brief.reason is HandoffReason.repeated_failure
+    assert "did not work" in chat.brief.reason_detail
+
+
+def test_sensitive_topics_record_their_exact_reason_and_route_to_the_tenants_queue(demo_services: Services) -> None:
+    for text, reason, queue in [
+        ("My father passed away last month, how do I close his account?", "sensitive_bereavement", "trust_safety"),
+        ("this is a scam and I'm going to get my lawyer involved", "sensitive_legal", "trust_safety"),
+        ("someone used my card fraudulently on your site", "sensitive_fraud", "trust_safety"),
+        ("I want to cancel my Plus membership", "cancellation", "general"),
     ]:
         chat = Chat(demo_services.bot, None)
         assert chat.say(text) is None, text
-        assert chat.brief.reason is HandoffReason.sensitive_topic
-        assert chat.brief.queue == "trust_safety" and chat.brief.priority == "high"
-        assert chat.brief.reason_detail == detail
+        assert chat.brief.reason.value == reason, text
+        assert chat.brief.queue == queue, text
+    assert chat.brief.priority == "normal", "leaving is not urgent"
 
 
 def test_after_hours_opens_a_ticket_and_offers_a_callback(demo_services: Services) -> None:
