@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
         (feeds / "check_power_cut.json").write_text(json.dumps([{"postcode": "SB4 2NJ", "restore_by": "18:00"}]))
         with ExitStack() as stack:
             base = stack.enter_context(local_action_service(crm, feeds=feeds, journal=Path(tmp) / "journal.jsonl"))
-            svc = Services(Settings(environment="test", data_dir=Path(tmp) / "data"))  # type: ignore[call-arg]
+            svc = Services(Settings(environment="test", data_dir=Path(tmp) / "data"))
             onboarding = Onboarding(svc)
             bound = bind_actions(data, base)
             onboarding.apply(parse_tenant_config(bound))

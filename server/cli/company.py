@@ -331,14 +331,14 @@ class CompanyRun:
         ``action.*`` audit entries written during the turn."""
         call = meta.get("action_call")
         if isinstance(call, dict) and call.get("name"):  # the product's own record of the action (bot/actions)
-            name = str(call["name"])
+            called = str(call["name"])
             return ActionSeen(
-                name=name,
+                name=called,
                 status=str(call.get("status") or ""),
                 args=dict(call.get("args") or {}),
                 awaiting=str(call["awaiting"]) if call.get("awaiting") else None,
                 executed=bool(call.get("executed")),
-                writes=call["writes"] if isinstance(call.get("writes"), bool) else self._writes(name),
+                writes=call["writes"] if isinstance(call.get("writes"), bool) else self._writes(called),
             )
         pending = bot_memory.get("pending") if isinstance(bot_memory.get("pending"), dict) else None
         name = (
