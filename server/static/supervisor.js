@@ -26,6 +26,7 @@
     return (s / 86400).toFixed(1).replace(/\.0$/, "") + " d";
   }
   const isoDay = (d) => d.toISOString().slice(0, 10);
+  const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
   // -- filters -------------------------------------------------------------------------
   (function initDates() {
@@ -54,14 +55,14 @@
     const defs = [
       ["conversations", "Conversations", String(s.conversations), `${s.in_progress} in progress · ${s.empty} opened empty (not counted)`, "conversations"],
       ["bot_resolution", "Bot resolution", rateOf(s.bot_resolution), `confirmed ${rateOf(s.confirmed_resolution)} · assumed ${rateOf(s.assumed_resolution)} · ${s.reopened} reopened`, "bot_resolved"],
-      ["handoff", "Handoff rate", rateOf(s.handoff), `${s.handoffs} handoffs · ${s.unanswered_handoffs} waiting for a reply`, "handed_off"],
+      ["handoff", "Handoff rate", rateOf(s.handoff), `${plural(s.handoffs, "handoff", "handoffs")} · ${s.unanswered_handoffs} waiting for a reply`, "handed_off"],
       ["fcr", "First contact resolution", rateOf(s.fcr), `${s.fcr.numerator} of ${s.fcr.denominator} ended without a repeat contact`, "repeat_contact"],
       ["csat", "CSAT (4–5 of 5)", rateOf(s.csat_score), `mean ${num(s.csat_mean)}/5 · response rate ${rateOf(s.csat_response)}`, "rated"],
       ["frt", "First response (median)", dur(s.first_response_median_s), `mean ${dur(s.first_response_mean_s)} · wait to claim ${dur(s.claim_wait_median_s)}`, "handed_off"],
-      ["aht", "Average handle time", dur(s.aht_mean_s), `${s.handled} conversations handled · ${s.agents} agents`, "handled"],
+      ["aht", "Average handle time", dur(s.aht_mean_s), `${plural(s.handled, "conversation", "conversations")} handled · ${plural(s.agents, "agent", "agents")}`, "handled"],
       ["after_hours", "After-hours tickets", String(s.after_hours_tickets), "handoffs outside business hours (a ticket each)", "after_hours"],
-      ["effort", "Customer effort", `${num(s.customer_turns_mean)} turns`, `bot-resolved in ${num(s.turns_to_resolution_bot)} · repeated ${rateOf(s.repeated)} · clarified ${rateOf(s.clarified)}`, "repeated"],
-      ["copilot", "Copilot acceptance", rateOf(s.copilot_acceptance), `${s.copilot_acceptance.denominator} suggestions · mean edit ${num(s.copilot_edit_distance_mean)} chars`, "handled"],
+      ["effort", "Customer effort", `${num(s.customer_turns_mean)} ${s.customer_turns_mean === 1 ? "turn" : "turns"}`, `bot-resolved in ${num(s.turns_to_resolution_bot)} · repeated ${rateOf(s.repeated)} · clarified ${rateOf(s.clarified)}`, "repeated"],
+      ["copilot", "Copilot acceptance", rateOf(s.copilot_acceptance), `${plural(s.copilot_acceptance.denominator, "suggestion", "suggestions")} shown · mean edit ${num(s.copilot_edit_distance_mean)} chars`, "handled"],
     ];
     for (const [key, label, value, sub, measure] of defs) {
       const t = el("div", null, "tile"); t.dataset.testid = `tile-${key}`; t.setAttribute("data-testid", `tile-${key}`);
