@@ -15,6 +15,7 @@ from core.redaction import install_log_redaction
 from core.settings import Settings
 from server import errors
 from server.container import Services
+from server.logs import install_credential_masking
 from server.middleware import BodyLimit
 from server.routes import admin, agent, conversations, copilot, csat, pages, supervisor, tenants, ws
 from server.routes import kb as kb_routes
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     if services.settings.redact_pii:
         install_log_redaction(services.redactor)  # trust: defence in depth, no PII in logs
+    install_credential_masking(services.redactor if services.settings.redact_pii else None)  # no keys in logs
     errors.install(app)
 
     # Bodies counted as they stream and cut at the limit, before buffering and before auth.

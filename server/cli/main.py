@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import logging.config
 import time
 
 import typer
@@ -13,6 +14,7 @@ from server.cli.kb import kb_app
 from server.cli.tenant import crm_app, tenant_app
 from server.container import Services
 from server.demo import load_demo
+from server.logs import log_config
 
 app = typer.Typer(help="Switchboard: contact-center assistant.", no_args_is_help=True)
 demo_app = typer.Typer(help="The demo shop (help center and CRM).", no_args_is_help=True)
@@ -24,7 +26,9 @@ app.add_typer(crm_app, name="crm")
 
 
 def _configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Our log configuration (server/logs.py): one logfmt access line per request on
+    stdout, everything else on stderr, credentials masked in both."""
+    logging.config.dictConfig(log_config())
 
 
 @demo_app.command("load")
@@ -49,7 +53,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
     _configure_logging()
-    uvicorn.run("server.asgi:app", host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run("server.asgi:app", host=host, port=port, workers=workers, log_level="info", log_config=log_config())
 
 
 @app.command()
