@@ -33,7 +33,7 @@ from core.db.schema import AuditEntry, Conversation, Handoff, Message
 from core.errors import SwitchboardError
 from core.events import Event, EventBus, agent_topic
 from core.tenancy import TenantConfig
-from core.tenancy.config import parse_window
+from core.tenancy.config import DAYS, parse_window
 from core.tenancy.registry import TenantRegistry
 from evals.action_backend import bind_missing_executors, local_action_service
 from evals.company import (
@@ -67,7 +67,6 @@ from server.tenants import Onboarding
 
 __all__ = ["CompanyRun", "business_clock", "company_cmd"]
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _PENDING_META = frozenset({"kind", "name", "action", "awaiting", "candidates", "status", "writes", "question"})
 _ARGS_KEYS = ("args", "arguments", "params", "parameters", "slots", "values", "filled")
 _DONE = frozenset({"done", "executed", "completed", "success", "ok", "ran"})
@@ -86,7 +85,8 @@ def business_clock(config: TenantConfig, day: Any) -> tuple[datetime, bool]:
     tenant is closed that day (then noon, and handoffs will be after-hours ones)."""
     tz = ZoneInfo(config.timezone)
     hours = config.business_hours
-    window = parse_window(hours.get(_WEEKDAYS[day.weekday()], "closed")) if hours else (dtime(9), dtime(17))
+    # Stored keys are mon..sun (``TenantConfig._hours``); no hours at all means always open.
+    window = parse_window(hours.get(DAYS[day.weekday()], "closed")) if hours else (dtime(9), dtime(17))
     closed_dates = set(config.closed_dates)
     if window is None or day in closed_dates:
         return datetime.combine(day, dtime(12), tzinfo=tz), False
