@@ -87,7 +87,10 @@ class Worker:
     def start(self) -> None:
         out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "server.asgi:app", "--host", HOST, "--port", str(self.port)],
+            # No access log: uvicorn's access-log lines are PII-redacted on the event loop
+            # (core/redaction/logs.py), which the health check would wait behind.
+            [sys.executable, "-m", "uvicorn", "server.asgi:app", "--host", HOST, "--port", str(self.port),
+             "--no-access-log"],
             cwd=ROOT,
             env=self.env,
             stdout=out,

@@ -78,6 +78,7 @@ class MiniLMEmbedder:
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
         self._batcher: _MicroBatcher | None = None
+        self._in_flight: dict[str, Future[np.ndarray]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -106,26 +107,50 @@ class MiniLMEmbedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
+        elsewhere: dict[str, Future[np.ndarray]] = {}  # being encoded for another caller right now
+        mine: Future[np.ndarray] = Future()
         with self._cache_lock:
             for row, text in enumerate(texts):
                 vector = self._cache.get(text)
-                if vector is None:
-                    missing.setdefault(text, []).append(row)
-                else:
+                if vector is not None:
                     self._cache.move_to_end(text)
                     out[row] = vector
-            self.hits += len(texts) - sum(len(rows) for rows in missing.values())
+                elif text in self._in_flight and text not in missing:
+                    elsewhere[text] = self._in_flight[text]
+                else:
+                    missing.setdefault(text, []).append(row)
+            self.hits += len(texts) - len(missing)
             self.misses += len(missing)
+            for text in missing:
+                self._in_flight[text] = mine
         if missing:
             unique = list(missing)
-            vectors = self._batch().encode(unique) if len(unique) < self.batch_size else self._encode(unique)
+            try:
+                vectors = self._batch().encode(unique) if len(unique) < self.batch_size else self._encode(unique)
+            except BaseException as exc:
+                mine.set_exception(exc)
+                with self._cache_lock:
+                    for text in unique:
+                        self._in_flight.pop(text, None)
+                raise
             with self._cache_lock:
                 for text, vector in zip(unique, vectors, strict=True):
                     for row in missing[text]:
                         out[row] = vector
                     self._cache[text] = vector
+                    self._in_flight.pop(text, None)
                 while len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
+            mine.set_result(np.zeros(0, dtype=np.float32))  # the vectors are in the cache now
+        for text, pending in elsewhere.items():
+            pending.result()
+            with self._cache_lock:
+                vector = self._cache.get(text)
+            if vector is None:  # evicted already: encode it here
+                vector = self._encode([text])[0]
+            for row, t in enumerate(texts):
+                if t == text:
+                    out[row] = vector
         return out
 
     def _encode(self, texts: list[str]) -> np.ndarray:

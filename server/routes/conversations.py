@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+import anyio
+from fastapi import APIRouter, Header, Request, Response, status
 
 from server.deps import ConversationsDep, Customer, CustomerOrAgent
 from server.schemas import (
@@ -17,6 +19,15 @@ from server.schemas import (
 )
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+
+TURN_THREADS = 16  # bot turns run on their own threads, so they never starve the light requests
+
+
+def _turn_limiter(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if not hasattr(state, "turn_limiter"):
+        state.turn_limiter = anyio.CapacityLimiter(TURN_THREADS)
+    return state.turn_limiter  # type: ignore[no-any-return]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -42,7 +53,8 @@ def read_conversation(
         503: {"model": ErrorBody, "description": "The database is unavailable; nothing stored (see Retry-After)."},
     },
 )
-def post_message(
+async def post_message(
+    request: Request,
     conversation_id: str,
     body: MessageCreate,
     principal: Customer,
@@ -61,7 +73,8 @@ def post_message(
 
     200: stored and answered (``replies``; empty while a human owns the conversation).
     202: stored, the reply is not ready (``pending``); it arrives over the websocket."""
-    result = conversations.post_customer_message(principal, conversation_id, body.text, idempotency_key)
+    turn = partial(conversations.post_customer_message, principal, conversation_id, body.text, idempotency_key)
+    result = await anyio.to_thread.run_sync(turn, limiter=_turn_limiter(request))
     if result.pending:
         response.status_code = status.HTTP_202_ACCEPTED
     return result
