@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from server.cli.main import app
+from tests.conftest import DEMO_DIR
 from tests.knowledge.samples import FAQ_CSV, MARKDOWN
 
 
@@ -22,6 +23,9 @@ def test_editor_cli_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (content / "shipping.csv").write_text(FAQ_CSV)
     (content / "notes.xyz").write_text("not a KB file")
     runner = CliRunner()
+    refused = runner.invoke(app, ["kb", "load", str(content)])
+    assert refused.exit_code == 2 and "tenant apply" in refused.output  # the tenant comes first
+    assert runner.invoke(app, ["tenant", "apply", str(DEMO_DIR / "tenant.yaml")]).exit_code == 0
 
     loaded = runner.invoke(app, ["kb", "load", str(content)])
     assert loaded.exit_code == 1  # one bad file: reported, the rest loaded
