@@ -335,7 +335,7 @@ def score_bot(case: BotCase, t: BotTranscript, src: CompanySources, *, k: int = 
         return v
     last = t.last
     assert last is not None
-    if case.kind in ("answerable",) or (case.kind == "injection" and case.expect.should == "answer"):
+    if case.kind == "answerable":  # README: retrieval is scored for the answerable cases
         _retrieval(v, t, case.expect.articles, k)
     match case.kind:
         case "answerable":
