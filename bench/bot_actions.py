@@ -1,6 +1,6 @@
 """Self-service actions: turns and time from the customer's request to the result.
 
-Usage: ``python -m bench bot_actions [--n 5] [--company DIR]``
+Usage: ``python -m bench bot_actions [--n 5] [--company DIR] [--demo]``
 
 The company folder's actions (default: Brightwater) run on the embedded default (MiniLM
 intents, SQLite) against the local HTTP service over its ``crm.json`` (its own process,
@@ -10,7 +10,7 @@ conversation — the request, then the answers a customer gives (the missing par
 "yes" to a write) — until the action has run. "time" is the bot's time over those turns
 (the customer's typing excluded), median of ``--n`` runs after a warm-up; "backend" is the
 same call made directly to the service (HTTP POST, or the MCP tool), the baseline of the
-same run.
+same run. ``--demo`` adds the demo shop's builtin order actions (in-process, no backend).
 """
 
 from __future__ import annotations
@@ -56,7 +56,23 @@ SCRIPTS: list[tuple[str, str | None, list[str], dict[str, Any]]] = [
 ]
 
 
-def _play(svc: Any, tenant: str, customer: str | None, turns: list[str]) -> tuple[int, float, str, str]:
+# The demo shop's builtin order actions (``--demo``), at its own reference moment.
+DEMO_AT = datetime.fromisoformat("2026-11-18T12:00:00+01:00")
+DEMO_SCRIPTS: list[tuple[str, str, list[str]]] = [
+    ("order_status", "cus_001", ["where is my order?"]),
+    ("cancel_order", "cus_009", ["please cancel my sleeping bag order", "yes"]),
+    (
+        "change_address",
+        "cus_003",
+        ["can I still change the delivery address of my tent order?", "Hauptstraße 5, 10115 Berlin, Germany", "yes"],
+    ),
+    ("start_return", "cus_009", ["I'd like to return my GPS watch", "yes"]),
+]
+
+
+def _play(
+    svc: Any, tenant: str, customer: str | None, turns: list[str], at: datetime = AT
+) -> tuple[int, float, str, str]:
     """(turns to the result, bot seconds, final status, final reply)."""
     from bot.errors import HandoffRequired
     from bot.state import BotMemory
@@ -71,7 +87,7 @@ def _play(svc: Any, tenant: str, customer: str | None, turns: list[str]) -> tupl
         mem = BotMemory.model_validate(memory)
         start = time.perf_counter()
         try:
-            reply = svc.bot.respond(tenant, history, customer_id=customer, memory=mem, now=AT, conversation_id="bench")
+            reply = svc.bot.respond(tenant, history, customer_id=customer, memory=mem, now=at, conversation_id="bench")
         except HandoffRequired as h:
             spent += time.perf_counter() - start
             return i, spent, f"handoff/{h.brief.reason.value}", h.customer_message
@@ -83,6 +99,21 @@ def _play(svc: Any, tenant: str, customer: str | None, turns: list[str]) -> tupl
         if status == "executed":
             return i, spent, status, text
     return len(turns), spent, status, text
+
+
+def _restore_orders(svc: Any) -> None:
+    """Put the demo's orders back as shipped in demo/crm (a bench run writes to them)."""
+    from sqlalchemy import select
+
+    from core.db.schema import Order
+
+    orders = {o["id"]: o for o in json.loads((ROOT / "demo" / "crm" / "orders.json").read_text(encoding="utf-8"))}
+    with svc.store.session("larkspur") as s:
+        for row in s.scalars(select(Order)):
+            src = orders.get(row.external_id)
+            if src is not None:
+                row.status = src["status"]
+                row.delivery_address = src.get("delivery_address") or {}
 
 
 def _direct_http(base: str, action: str, customer: str | None, params: dict[str, Any], write: bool) -> float:
@@ -110,6 +141,7 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench bot_actions")
     ap.add_argument("--n", type=int, default=5)
     ap.add_argument("--company", type=Path, default=DEFAULT)
+    ap.add_argument("--demo", action="store_true", help="also the demo shop's builtin order actions")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import yaml
@@ -170,6 +202,23 @@ def main(argv: list[str]) -> int:
                 took = statistics.median(r[1] for r in runs)
                 back = statistics.median(direct)
                 rows.append([name, via, runs[0][0], runs[0][2], took, back, ratio(took, back)])
+            svc.close()
+    if args.demo:
+        from server.demo import load_demo
+
+        with tempfile.TemporaryDirectory() as tmp:
+            svc = Services(Settings(environment="test", data_dir=Path(tmp), demo_dir=ROOT / "demo"))
+            load_demo(svc)
+            _play(svc, "larkspur", "cus_001", ["where is my order?"], DEMO_AT)  # warm-up
+            for name, customer, turns in DEMO_SCRIPTS:
+                runs = []
+                for _ in range(args.n):  # a fresh copy of the orders each run: writes change them
+                    runs.append(_play(svc, "larkspur", customer, turns, DEMO_AT))
+                    if runs[-1][2] != "executed" or name == "order_status":
+                        continue
+                    _restore_orders(svc)
+                took = statistics.median(r[1] for r in runs)
+                rows.append([name, "builtin", runs[0][0], runs[0][2], took, "-", "-"])
             svc.close()
     print_table(["action", "executor", "turns", "status", "bot s (p50)", "backend s (p50)", "ratio"], rows)
     print(f"n={args.n} per action; embedded default (MiniLM intents, SQLite); company {args.company.name}")
