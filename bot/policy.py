@@ -37,6 +37,7 @@ from bot.triggers import (
     frustrated,
     reports_failure,
     sentiment,
+    without_request,
 )
 from core.models.embed import Embedder
 from core.tenancy.actions import ActionSpec
@@ -445,7 +446,11 @@ class Bot:
             keys: tuple[str, ...] = ()
             if sensitive is not None:
                 keys = (sensitive.key, sensitive.topic.key) if sensitive.topic is not None else (sensitive.key,)
-            about = sensitive.description if sensitive is not None else " ".join(t.customer_texts[-3:])
+            about = (
+                sensitive.description
+                if sensitive is not None
+                else " ".join(without_request(x) for x in t.customer_texts[-3:])
+            )
             queue = self.router.queue(
                 policy,
                 topic=mem.topic_intent,

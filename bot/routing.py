@@ -7,10 +7,10 @@ topics (with their own ``queue`` and ``priority``); nothing about any company li
 1. the queue the matched sensitive topic names (``sensitive_topics[].queue``);
 2. the queue that lists the reason's category, the topic or the intent among its ``topics`` /
    ``intents`` (``TenantConfig.queue_for_topic``);
-3. the queue whose description and topic names are closest in meaning to what the handoff is
-   about (the category's description, or the customer's recent words), when the cosine
-   similarity reaches ``queue_similarity`` (MiniLM; 0.35 keeps "Everything else" from winning
-   every tie and a queue about something else from winning at all);
+3. the queue with the name, description, topic or intent name closest in meaning to what the
+   handoff is about (the category's description, or the customer's recent words), when the
+   cosine similarity reaches ``queue_similarity`` (MiniLM; 0.35: a topic name and a message
+   about it score 0.4-0.6, unrelated ones below 0.3 on the demo's queues);
 4. the tenant's ``handoff.default_queue``.
 """
 
@@ -92,17 +92,23 @@ class Router:
         return policy.default_queue
 
     def _closest_queue(self, policy: TenantPolicy, about: str, embedder: Embedder) -> str | None:
-        names = [n for n in policy.queues if n != policy.default_queue]
-        if not names:
+        """The queue with the piece (name, description, a topic or intent name) closest to ``about``."""
+        owners: list[str] = []
+        pieces: list[str] = []
+        for name in policy.queues:
+            for piece in _queue_pieces(name, policy):
+                owners.append(name)
+                pieces.append(piece)
+        if not pieces:
             return None
-        texts = tuple(_queue_text(n, policy) for n in names)
-        if texts not in self._vectors:
+        key = tuple(pieces)
+        if key not in self._vectors:
             if len(self._vectors) > 64:
                 self._vectors.clear()
-            self._vectors[texts] = embedder.embed(list(texts))
-        sims = self._vectors[texts] @ embedder.embed([about])[0]
+            self._vectors[key] = embedder.embed(pieces)
+        sims = self._vectors[key] @ embedder.embed([about])[0]
         i = int(np.argmax(sims))
-        return names[i] if float(sims[i]) >= self.queue_similarity else None
+        return owners[i] if float(sims[i]) >= self.queue_similarity else None
 
     def priority(self, reason: HandoffReason, configured: str | None = None) -> str:
         """``high`` for reasons that need a person soon; a sensitive topic's configured priority
@@ -113,11 +119,11 @@ class Router:
         return base
 
 
-def _queue_text(name: str, policy: TenantPolicy) -> str:
+def _queue_pieces(name: str, policy: TenantPolicy) -> list[str]:
     spec = policy.queues[name]
-    words = [name.replace("_", " "), spec.description, *(t.replace("_", " ") for t in spec.topics)]
-    words += [i.replace("_", " ") for i in spec.intents]
-    return ". ".join(w for w in words if w)
+    pieces = [name.replace("_", " "), spec.description, *(t.replace("_", " ") for t in spec.topics)]
+    pieces += [i.replace("_", " ") for i in spec.intents]
+    return [p for p in pieces if p.strip()]
 
 
 __all__ = ["META", "SMALLTALK", "Router"]

@@ -101,6 +101,15 @@ def explicit_request(text: str) -> bool:
     return _first_unnegated(_REQUEST_FORMS, text) is not None
 
 
+def without_request(text: str) -> str:
+    """``text`` without its request for a person ("I want to talk to a person about a payment
+    problem" → "I want about a payment problem"): what is left says what it is about."""
+    text = plain(text)
+    text = _REQUEST_FORMS.sub(" ", text)
+    text = _NOT_A_MACHINE.sub(" ", text)
+    return " ".join(_BARE_PERSON.sub(" ", text).split())
+
+
 def declines_person(text: str) -> bool:
     """The customer says they do not want a person ("I don't need to talk to anyone, just …"):
     a request form that is negated. An intent classifier's "speak to a human" yields to this."""
@@ -264,4 +273,5 @@ __all__ = [
     "plain",
     "reports_failure",
     "sentiment",
+    "without_request",
 ]

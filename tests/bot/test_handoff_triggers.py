@@ -108,3 +108,120 @@ def test_triggers_are_configurable_per_tenant(demo_services: Services) -> None:
     assert chat.say("My father passed away last month.") is not None  # no sensitive-topic handoff
     assert chat.say("can I talk to an agent please") is None
     assert chat.brief.reason is HandoffReason.explicit_request  # no after-hours rerouting either
+
+
+# -- requests for a person, negated or indirect -------------------------------------------
+
+
+def test_a_negated_request_for_a_person_is_no_request(demo_services: Services) -> None:
+    for text in (
+        "I don't need to talk to a person, just tell me about refunds",
+        "no need to transfer me to an agent, what is the return window?",
+        "I do not want to speak to anyone, how long do refunds take?",
+    ):
+        chat = Chat(demo_services.bot, None)
+        assert chat.say(text) is not None, f"handed off on {text!r}"
+        assert chat.handoff is None
+
+
+def test_an_indirect_request_for_a_person_hands_off(demo_services: Services) -> None:
+    for text in (
+        "honestly, can I speak to someone who can actually sort this out?",
+        "I'd rather deal with this with one of your staff than type to a machine. Anybody there?",
+    ):
+        chat = Chat(demo_services.bot, None)
+        assert chat.say(text) is None, text
+        assert chat.brief.reason is HandoffReason.explicit_request
+
+
+# -- other people's data -------------------------------------------------------------------
+
+
+def test_another_customers_account_is_declined_without_confirming_anything(demo_services: Services) -> None:
+    """Jonas Weber (cus_002) is a customer; a signed-in customer asking about him learns nothing."""
+    chat = Chat(demo_services.bot, "cus_001")
+    reply = chat.say(
+        "My neighbour Jonas Weber shops with you too. Can you tell me his e-mail address and what he ordered?"
+    )
+    assert reply is not None and chat.handoff is None
+    assert reply.mode == "other_person"
+    text = reply.text.lower()
+    assert "another person" in text and "not even whether" in text
+    for leak in ("jonas", "weber", "jonas.weber@example.com", "cus_002"):
+        assert leak not in text, leak
+    assert any(m.startswith("declined a request about another person") for m in chat.memory.tried)
+
+
+def test_mentioning_ones_own_people_is_not_a_request_for_their_data(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, "cus_001")
+    reply = chat.say("My husband ordered the same tent last year, how long do I have to return an item?")
+    assert reply is not None and reply.mode != "other_person"
+
+
+# -- the tenant's own sensitive topics and policies ------------------------------------------
+
+
+def test_a_tenant_topic_is_matched_by_meaning_and_recorded_with_the_tenants_reason(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, "cus_019")
+    assert chat.say("I'll do a chargeback with my bank today") is None
+    assert chat.brief.reason.value == "sensitive_topic"  # demo/tenant.yaml names this reason
+    assert chat.brief.queue == "trust_safety"
+
+
+def _with_topics(services: Services, topics: list[dict[str, object]]) -> None:
+    config = {**demo_tenant_config(), "sensitive_topics": topics}
+    services.store.ensure_tenant(TENANT, "Larkspur", config)
+
+
+def test_an_emergency_topic_is_answered_at_once_not_handed_off(demo_services: Services) -> None:
+    _with_topics(demo_services, [{"key": "battery_fire", "examples": ["my battery is on fire"], "policy": "emergency"}])
+    chat = Chat(demo_services.bot, None)
+    reply = chat.say("my battery is on fire")
+    assert reply is not None and chat.handoff is None
+    assert any("emergency topic battery_fire" in t for t in chat.memory.tried)
+
+
+def test_answer_then_offer_offers_a_person_and_yes_records_the_topics_reason(demo_services: Services) -> None:
+    _with_topics(
+        demo_services,
+        [
+            {
+                "key": "hardship",
+                "examples": ["I can't afford to pay for my order"],
+                "policy": "answer_then_offer_handoff",
+            }
+        ],
+    )
+    chat = Chat(demo_services.bot, "cus_007")
+    reply = chat.say("I can't afford to pay for my order")
+    assert reply is not None and chat.handoff is None
+    assert chat.memory.offered_human and chat.memory.offer_reason == "sensitive_hardship"
+    assert chat.say("yes please") is None
+    assert chat.brief.reason.value == "sensitive_hardship"
+
+
+# -- notices in the customer's language ------------------------------------------------------
+
+
+def test_the_handoff_notice_is_in_the_customers_language(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, None)
+    assert chat.say("Bonjour, je voudrais retourner ma tente, comment faire ?") is None
+    assert chat.brief.reason is HandoffReason.unsupported_language and chat.brief.language == "fr"
+    assert chat.handoff is not None
+    assert "Désolé" in chat.handoff.customer_message and "anglais" in chat.handoff.customer_message
+
+
+def test_the_after_hours_notice_is_in_the_customers_language(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, None, now=SUNDAY)
+    assert chat.say("Guten Tag, ich möchte bitte mit einem Mitarbeiter über meine Bestellung sprechen.") is None
+    assert chat.brief.reason is HandoffReason.after_hours
+    assert chat.handoff is not None
+    message = chat.handoff.customer_message
+    assert "Unser Team ist gerade nicht erreichbar" in message and "Montag" in message
+
+
+def test_a_language_without_texts_gets_english_that_says_so(demo_services: Services) -> None:
+    chat = Chat(demo_services.bot, None)
+    assert chat.say("こんにちは、注文した商品がまだ届きません。") is None
+    assert chat.handoff is not None
+    assert "I can only help in English" in chat.handoff.customer_message
