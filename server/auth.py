@@ -9,6 +9,7 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -45,16 +46,30 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+CLOCK_SKEW_S = 300
+DEFAULT_MAX_LIFETIME_S = 12 * 3600  # Settings.widget_token_max_lifetime_s; a working day, not years
+
+
 def sign_widget_token(
-    secret: str, tenant_id: str, customer_id: str | None, ttl_s: int = 3600, visitor_id: str | None = None
+    secret: str,
+    tenant_id: str,
+    customer_id: str | None,
+    ttl_s: int = 3600,
+    visitor_id: str | None = None,
+    *,
+    now: float | None = None,
 ) -> str:
     """What a tenant's site does server-side to let its visitor (logged-in customer or
-    anonymous) into the widget. ``visitor_id`` identifies the browser session."""
+    anonymous) into the widget. ``visitor_id`` identifies the browser session. The token
+    carries its issue time (``iat``) and expiry (``exp``), Unix seconds; the server refuses
+    a token whose lifetime is over its maximum (``verify_widget_token``)."""
+    issued = int(time.time() if now is None else now)
     claims = {
         "t": tenant_id,
         "c": customer_id,
         "v": visitor_id or secrets.token_hex(8),
-        "exp": int(time.time()) + ttl_s,
+        "iat": issued,
+        "exp": issued + ttl_s,
     }
     payload = _b64(json.dumps(claims).encode())
     sig = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest())
@@ -69,20 +84,52 @@ def read_widget_token_tenant(token: str) -> str:
         raise Forbidden("Malformed widget token") from exc
 
 
-def verify_widget_token(token: str, secret: str) -> Principal:
+def verify_widget_token(
+    token: str,
+    secret: str | Sequence[str],
+    *,
+    max_lifetime_s: int = DEFAULT_MAX_LIFETIME_S,
+    now: float | None = None,
+) -> Principal:
+    """The customer a widget token speaks for. ``secret`` may be several secrets (the
+    current one and, during a rotation, the previous one): any of them may have signed it.
+
+    Raises ``Forbidden`` when the signature matches none of them, the token is expired, or
+    its lifetime is longer than ``max_lifetime_s`` seconds: issued (``iat``) to expiry
+    (``exp``), and for tokens without ``iat`` now to expiry — a token valid for years is
+    refused however it was signed. A token issued in the future (beyond 5 minutes of clock
+    skew) is refused too."""
     try:
         payload_b64, sig = token.split(".", 1)
     except ValueError as exc:
         raise Forbidden("Malformed widget token") from exc
-    expected = _b64(hmac.new(secret.encode(), payload_b64.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(expected, sig):
+    candidates = [secret] if isinstance(secret, str) else list(secret)
+    signed = any(
+        hmac.compare_digest(_b64(hmac.new(s.encode(), payload_b64.encode(), hashlib.sha256).digest()), sig)
+        for s in candidates
+        if s
+    )
+    if not signed:
         raise Forbidden("Widget token signature does not match")
     try:
         payload = json.loads(_unb64(payload_b64))
-    except ValueError as exc:
+        if not isinstance(payload, dict) or not payload.get("t"):
+            raise ValueError("no tenant")
+        exp = int(payload.get("exp", 0))
+        iat = int(payload["iat"]) if payload.get("iat") is not None else None
+    except (ValueError, TypeError, AttributeError) as exc:
         raise Forbidden("Malformed widget token") from exc
-    if int(payload.get("exp", 0)) < time.time():
+    current = time.time() if now is None else now
+    if exp < current:
         raise Forbidden("Widget token expired; reload the page")
+    if iat is not None and iat > current + CLOCK_SKEW_S:
+        raise Forbidden("Widget token is issued in the future; check the clock of the site that signs it")
+    lifetime = exp - (iat if iat is not None else current)
+    if lifetime > max_lifetime_s:
+        raise Forbidden(
+            f"Widget token lifetime is {lifetime / 3600:.1f} hours; the maximum is {max_lifetime_s / 3600:g} hours. "
+            "Sign tokens for a shorter time and let the page fetch a new one."
+        )
     return Principal(Role.customer, str(payload["t"]), payload.get("c"), visitor_id=payload.get("v"))
 
 

@@ -1,7 +1,10 @@
 """Dependencies as ``Annotated`` aliases, so a route signature reads like a sentence.
 
 Every route declares who may call it with one of the principal aliases below;
-``tests/server/test_route_roles.py`` checks the whole route x role matrix.
+``tests/trust/test_route_roles.py`` checks the whole route x role matrix. The guard also
+refuses credentials in the query string and, on every route with a ``{conversation_id}``,
+answers 404 for a conversation outside the caller's tenant before the route runs
+(``tests/trust/test_conversation_scope.py``).
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Request
 
+from core.db.conversations import get_conversation
 from core.errors import Forbidden
 from server.auth import (
     Principal,
@@ -51,36 +55,57 @@ def authenticate(
         secrets = widget_secrets(services.settings, tenant, services.store.tenant_config(tenant))
         if not secrets:
             raise Forbidden(f"Tenant {tenant!r} has no widget secret configured")
-        failure: Forbidden | None = None
-        for secret in secrets:  # current first; the previous one during a rotation
-            try:
-                return verify_widget_token(token, secret)
-            except Forbidden as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
+        # current first; the previous one during a rotation
+        return verify_widget_token(token, secrets, max_lifetime_s=services.settings.widget_token_max_lifetime_s)
     raise Forbidden("Sign in: send a widget token (Authorization: Bearer …) or an API key (X-API-Key)")
 
 
+# Credentials in a URL end up in access logs, proxies and browser history: plain HTTP
+# routes take them from headers only. Websockets cannot send headers from a browser, so
+# they take ``?token=`` / ``?key=`` (server/routes/ws.py; the access log masks them).
+QUERY_CREDENTIALS = ("key", "token", "api_key")
+
+
 class RoleGuard:
-    """A dependency that admits the given roles only. ``roles`` is read by the matrix test."""
+    """A dependency that admits the given roles only. ``roles`` is read by the matrix test.
+
+    Credentials come from the ``Authorization: Bearer <widget token>`` or ``X-API-Key``
+    header; a request that carries one in the query string (``?key=``, ``?token=``,
+    ``?api_key=``) is refused with 403 before anything else happens."""
 
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
     def __call__(
         self,
+        request: Request,
         services: ServicesDep,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
-        token: Annotated[str | None, Query(description="widget token (websockets only)")] = None,
-        key: Annotated[str | None, Query(description="API key (websockets only)")] = None,
     ) -> Principal:
-        principal = authenticate(services, authorization or (f"Bearer {token}" if token else None), x_api_key or key)
+        in_query = [name for name in QUERY_CREDENTIALS if name in request.query_params]
+        if in_query:
+            raise Forbidden(
+                f"Credentials in the URL (?{in_query[0]}=) are accepted on websockets only; send the API key "
+                "in the X-API-Key header or the widget token as Authorization: Bearer <token>"
+            )
+        principal = authenticate(services, authorization, x_api_key)
         if principal.role not in self.roles:
             allowed = ", ".join(sorted(r.value for r in self.roles))
             raise Forbidden(f"This needs one of the roles: {allowed}; you are {principal.role.value}")
+        conversation_id = request.path_params.get("conversation_id")
+        if conversation_id is not None:
+            ensure_conversation(services, principal, str(conversation_id))
         return principal
+
+
+def ensure_conversation(services: Services, principal: Principal, conversation_id: str) -> None:
+    """Every conversation-scoped route (a ``{conversation_id}`` in its path) passes here
+    before it does anything: 404 when the id is not a conversation of the caller's tenant
+    (the tenant session filters every query), 403 when a customer asks for someone else's."""
+    with services.store.session(principal.tenant_id) as s:
+        conv = get_conversation(s, conversation_id)
+        ConversationService(services).check_access(principal, conv)
 
 
 def require(*roles: Role) -> Callable[..., Principal]:
