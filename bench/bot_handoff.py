@@ -1,12 +1,21 @@
 """Handoff precision/recall and reason accuracy on the scripted conversations of evals/suites/handoff.yaml.
 
-Usage: ``python -m bench bot_handoff [--model llama|extractive] [--only ID,…] [--verbose]``
+Usage: ``python -m bench bot_handoff [--model llama|extractive] [--only ID,…] [--verbose] [--public]``
 
 Runs every case through the real bot (MiniLM, demo help center and CRM loaded into a
 temporary folder, the bundled model unless ``--model extractive``, which answers with the
 extractive path only) with the case's wall-clock time ("at") injected. The baseline,
 measured in the same run, is the same bot with only the walking-skeleton triggers
 (explicit request, no answer twice) switched on through the tenant config.
+
+``--public`` instead measures the trigger detectors (no bot, no model) on public labelled
+queries from other domains, so the patterns are checked on words they were not written from:
+requests for a person (bitext ``contact_human_agent`` against every other bitext intent),
+leaving (bitext ``delete_account``, banking77 ``terminate_account``, clinc150 ``cancel``... as
+positives only where the customer states it; ``check_cancellation_fee`` and ``cancel_order``
+must not fire), fraud (banking77 ``compromised_card`` / ``*_not_recognised``, clinc150
+``report_fraud``) and the frustration lexicon (no ordinary query alone may reach the threshold). The
+baseline is the detector of the first release (``bot.triggers`` before issue 13) where one exists.
 """
 
 from __future__ import annotations
@@ -124,13 +133,145 @@ def per_reason(outcomes: list[Outcome]) -> list[list[object]]:
     return rows
 
 
+DATA = ROOT / ".." / "shared" / "data"
+_OLD_EXPLICIT = (
+    r"\b(human|real person|a person|actual person|someone real|an? (?:live |real )?agent|live agent|"
+    r"representative|operator|supervisor|manager|"
+    r"(?:speak|talk|chat) (?:to|with) (?:someone|somebody|a person|customer service|support|your team|staff)|"
+    r"someone (?:from|on) your team|connect me (?:to|with)|put me through|call me back|callback)\b"
+)
+
+
+def _public_sets() -> dict[str, list[tuple[str, str]]]:
+    """(text, label) per public data set; label is the data set's intent."""
+    import csv
+    import json
+
+    bitext = [
+        (r["instruction"], r["intent"])
+        for r in csv.DictReader(
+            (DATA / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv").open()
+        )
+    ]
+    banking = [(r["text"], r["category"]) for r in csv.DictReader((DATA / "banking77" / "train.csv").open())]
+    clinc = [(t, i) for t, i in json.loads((DATA / "clinc150" / "data_full.json").read_text())["test"]]
+    return {"bitext": bitext, "banking77": banking, "clinc150": clinc}
+
+
+def _pr(rows: list[tuple[bool, bool]]) -> tuple[float, float, int, int]:
+    tp = sum(g and p for g, p in rows)
+    fp = sum(p and not g for g, p in rows)
+    fn = sum(g and not p for g, p in rows)
+    return (tp / (tp + fp) if tp + fp else 0.0), (tp / (tp + fn) if tp + fn else 0.0), tp + fn, len(rows)
+
+
+def public(verbose: bool) -> int:
+    import re
+
+    from bot.sensitive import cancellation, fraud
+    from bot.triggers import explicit_request, negativity
+
+    sets = _public_sets()
+    old = re.compile(_OLD_EXPLICIT, re.IGNORECASE)
+    checks: list[tuple[str, str, list[tuple[str, str]], set[str], set[str], object, object]] = [
+        # name, data set, rows, positive labels, labels left out, new detector, old detector
+        (
+            "person requested",
+            "bitext",
+            sets["bitext"],
+            {"contact_human_agent"},
+            {"contact_customer_service"},
+            explicit_request,
+            lambda t: bool(old.search(t)),
+        ),
+        (
+            "leaving (stated)",
+            "bitext",
+            sets["bitext"],
+            {"delete_account"},
+            set(),
+            lambda t: cancellation(t) is not None,
+            None,
+        ),
+        (
+            "leaving (stated)",
+            "banking77",
+            sets["banking77"],
+            {"terminate_account"},
+            set(),
+            lambda t: cancellation(t) is not None,
+            None,
+        ),
+        (
+            "fraud",
+            "banking77",
+            sets["banking77"],
+            {
+                "compromised_card",
+                "card_payment_not_recognised",
+                "cash_withdrawal_not_recognised",
+                "direct_debit_payment_not_recognised",
+            },
+            {"lost_or_stolen_card", "lost_or_stolen_phone"},
+            lambda t: fraud(t) is not None,
+            None,
+        ),
+        (
+            "fraud",
+            "clinc150",
+            sets["clinc150"],
+            {"report_fraud"},
+            {"freeze_account", "report_lost_card"},
+            lambda t: fraud(t) is not None,
+            None,
+        ),
+    ]
+    table: list[list[object]] = []
+    for name, data, rows, positives, skip, new, base in checks:
+        kept = [(t, label) for t, label in rows if label not in skip]
+        for variant, detect in (("new", new), ("first release", base)):
+            if detect is None:
+                continue
+            marks = [(label in positives, bool(detect(t))) for t, label in kept]  # type: ignore[operator]
+            p, r, n_pos, n = _pr(marks)
+            table.append([name, data, variant, n_pos, n, p, r])
+            if verbose and variant == "new":
+                misses = [t for (t, label), (g, pr) in zip(kept, marks, strict=True) if g != pr][:12]
+                print(f"  {name}/{data} disagreements: {misses}")
+    print_table(
+        ["detector", "data", "variant", "positives", "queries", "precision", "recall"],
+        table,
+        title="Handoff trigger detectors on public queries (no bot)",
+    )
+    # Where the labels do not say: how often a question about contacting support reads as a request.
+    contact = [t for t, label in sets["bitext"] if label == "contact_customer_service"]
+    fee = [t for t, label in sets["bitext"] if label == "check_cancellation_fee"]
+    print(
+        f"\nbitext contact_customer_service read as a request for a person: "
+        f"{sum(explicit_request(t) for t in contact) / len(contact):.3f} of {len(contact)} (ambiguous by design)"
+    )
+    calm = [t for rows in sets.values() for t, _label in rows]
+    print(
+        f"single ordinary queries that alone reach the frustration threshold (1.0): "
+        f"{sum(negativity(t) >= 1.0 for t in calm)} of {len(calm)} (bitext, banking77, clinc150; should be ~0)"
+    )
+    print(
+        f"bitext check_cancellation_fee read as leaving: "
+        f"{sum(cancellation(t) is not None for t in fee) / len(fee):.3f} of {len(fee)} (should be ~0: a question)"
+    )
+    return 0
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench bot_handoff")
     ap.add_argument("--model", choices=["llama", "extractive"], default="llama")
     ap.add_argument("--only", default="")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--public", action="store_true", help="the trigger detectors on public data sets instead")
     args = ap.parse_args(argv)
+    if args.public:
+        return public(args.verbose)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from core.models.fake import DownChatModel
     from core.settings import Settings

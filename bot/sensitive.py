@@ -65,6 +65,20 @@ _FRAUD = re.compile(
     r"|\b(?:opened|set up|created|took out|taken out|registered|started)\b[\w' ]{0,30}\bin my name\b"
     r"|\bin my name\b[\w' ]{0,40}\b(?:never|didn'?t|did not|not me|without)\b"
     r"|\b(?:that|which) (?:i|we) (?:didn'?t|did not|never) (?:make|authori[sz]e|recogni[sz]e|request|approve)\b"
+    r"|\b(?:payments?|charges?|transactions?|purchases?|withdrawals?|debits?|transfers?)\b[\w' ]{0,30}\b(?:i|we) "
+    r"(?:really |definitely |certainly )?(?:didn'?t|did not|never|don'?t|do not) (?:make|authori[sz]e|recogni[sz]e|"
+    r"do|perform|buy|purchase|remember|order)\b"
+    r"|\b(?:unfamiliar|unknown|strange|suspicious|bogus|fake|false|fraudulent|random|mystery|unusual) "
+    r"(?:card )?(?:payments?|charges?|transactions?|merchants?|purchases?|withdrawals?|debits?|logins?|sign-ins?)\b"
+    r"|\b(?:payments?|charges?|transactions?|purchases?|withdrawals?|debits?)\b[\w' ]{0,40}\b"
+    r"(?:that'?s not|that is not|that isn'?t|isn'?t|is not|its not|it'?s not|weren'?t|were not|wasn'?t|was not|not) "
+    r"(?:mine|made by me|done by me|"
+    r"by me|authori[sz]ed by me)\b"
+    r"|\b(?:didn'?t|did not|haven'?t|have not|never) (?:do|did|done|made|make) (?:this|these|that|those|the|any)\s+"
+    r"(?:card )?(?:payments?|charges?|transactions?|purchases?|withdrawals?)\b"
+    r"|\b(?:someone|somebody|a stranger)(?: else)? (?:has|have|had|might have|may have|got|has got|could have) "
+    r"(?:access to|hold of|into) my\b|\bnot familiar with (?:this|that|the|a)\b[\w' ]{0,15}\b(?:payment|charge|"
+    r"transaction)"
     r"|\b(?:didn'?t|did not|never|don'?t|do not) (?:make|authori[sz]e|recogni[sz]e|request|approve|agree to)\b"
     r"[\w' ]{0,20}\b(?:payments?|charges?|transactions?|purchases?|withdrawals?|transfers?|debits?|loans?|login|"
     r"sign-in)\b"
@@ -112,11 +126,12 @@ _REGULATOR_THREAT = re.compile(
 )
 
 _LEAVE_OBJECT = (
-    r"(?:my|our|the|this|your) (?:[\w-]+ ){0,2}?(?:account|contract|subscription|membership|service|services|"
-    r"plan|policy|agreement|supply|tariff|line|package|deal|customer account)\b"
+    r"(?:(?:my|our|the|this|your|a|an)\s+)?(?:[\w-]+ ){0,2}?(?:account|contract|subscription|membership|service|"
+    r"services|plan|policy|agreement|supply|tariff|line|package|deal|customer account)\b"
 )
 _LEAVING = re.compile(
-    r"\b(?:cancel\w*|close|closing|terminat\w*|end|ending|quit|quitting|delete|deleting|deactivate|stop|stopping)\b "
+    r"\b(?:cancel\w*|close|closing|terminat\w*|end|ending|quit|quitting|delete|deleting|deactivat\w*|stop|"
+    r"stopping|remove|removing|discontinu\w*|shut(?:ting)? down|get rid of)\b "
     + _LEAVE_OBJECT
     + r"|\b(?:leave|leaving|quit|quitting|ditch\w*|dump\w*)\s+(?:you\b|you guys|your (?:company|service|business)|"
     r"{company})"
@@ -131,8 +146,12 @@ _LEAVING = re.compile(
 # A statement of intent or a request (not "how do I …", "can I …", "if I …").
 _INTENT = re.compile(
     r"\b(?:i|we)(?: (?:want|would like|d like|wish|need|intend|plan|am|have decided|decided|will|have)|"
-    r"'(?:m|d like|d rather|ve decided|ll|ve))\b|^\s*(?:please\s+)?(?:cancel|close|terminate|end|delete|stop)\b|"
-    r"\bplease\b",
+    r"'(?:m|d like|d rather|ve decided|ll|ve))\b|(?:^|[,;:]\s*)(?:please\s+)?(?:cancel|close|terminate|end|delete|"
+    r"stop|remove|deactivate|discontinue|shut down)\b|\bplease\b|\b(?:considering|thinking (?:of|about))\b",
+    re.IGNORECASE,
+)
+_COMMUNICATIONS = re.compile(
+    r"\b(?:newsletters?|mailing|e-?mails?|marketing|notifications?|alerts?|sms|texts?|messages?|promotions?)\b",
     re.IGNORECASE,
 )
 _QUESTION_START = re.compile(
@@ -202,6 +221,8 @@ def cancellation(text: str, company: str = "") -> str | None:
         m = _unnegated(pattern, sentence)
         if m is None:
             continue
+        if _COMMUNICATIONS.search(sentence[max(0, m.start() - 10) : m.end() + 30]):
+            continue  # unsubscribing from a newsletter is not leaving
         head = sentence[: m.start()]
         if _QUESTION_START.match(sentence) and not re.search(r"\b(?:can|could|would) you\b", sentence, re.I):
             continue  # "how do I cancel …?", "can I cancel …?": a question for the KB

@@ -28,7 +28,7 @@ def plain(text: str) -> str:
 
 # -- negation ---------------------------------------------------------------------------
 
-_CLAUSE_BREAK = re.compile(r"[.;!?]|,\s*(?:but|just|so|and)\b|\b(?:but|instead|rather)\b", re.IGNORECASE)
+_CLAUSE_BREAK = re.compile(r"[.;!?,]|\b(?:but|instead|rather)\b", re.IGNORECASE)
 _NEGATION = re.compile(
     r"\b(?:not|never|no|without|don'?t|do not|doesn'?t|does not|didn'?t|did not|won'?t|wouldn'?t|"
     r"no need|needn'?t|shouldn'?t|isn'?t|aren'?t)\b|n't\b",
@@ -36,11 +36,22 @@ _NEGATION = re.compile(
 )
 
 
+# "I don't know how to …", "not sure how to …", "I can't get through to …" want the thing, they do not refuse it.
+_NOT_A_REFUSAL = re.compile(
+    r"\b(?:don'?t|do not|doesn'?t|does not|didn'?t|did not|not)\s+(?:\w+\s+)?(?:know|sure|understand|see|find)\b"
+    r"(?:\s+\w+){0,3}?\s+(?:how|what|where|who|whether|if|which|the way)\b|\b(?:can'?t|cannot|couldn'?t|unable to)\b",
+    re.IGNORECASE,
+)
+
+
 def negated(text: str, start: int, window: int = 6) -> bool:
-    """Is the phrase starting at ``start`` negated within its clause (up to ``window`` words before)?"""
+    """Is the phrase starting at ``start`` negated within its clause (up to ``window`` words before)?
+    Not knowing how ("I don't know how to talk to an agent") and not being able to ("I can't get
+    through to anyone") are no negation of wanting it."""
     before = text[:start]
     breaks = list(_CLAUSE_BREAK.finditer(before))
     clause = before[breaks[-1].end() :] if breaks else before
+    clause = _NOT_A_REFUSAL.sub(" ", clause)
     words = clause.split()[-window:]
     return bool(_NEGATION.search(" ".join(words)))
 
@@ -55,18 +66,23 @@ def _first_unnegated(pattern: re.Pattern[str], text: str) -> re.Match[str] | Non
 # -- explicit request for a person ------------------------------------------------------
 
 _PERSON = (
-    r"(?:a |an |the |some |one of your |any of your |your |a real |an actual |a live |a proper )?"
-    r"(?:human(?: being| agent)?s?|real person|actual person|live person|real human|person|people|someone|somebody|"
+    r"(?:(?:a|an|the|some|one of your|any of your|your)\s+(?:[a-z]+\s+)?)?"
+    r"(?:(?<=\ba )assistant|(?<=\ban )assistant|(?<=human )assistant|(?<=live )assistant|"
+    r"human(?: being| agent)?s?|real person|actual person|live person|real human|person|people|someone|somebody|"
     r"anyone|anybody|(?:live |real |human |customer service |support )?agents?|representatives?|reps?|operators?|"
     r"advis[eo]rs?|consultants?|staff|member of (?:your |the )?(?:staff|team)|colleagues?|your team|the team|"
     r"customer (?:service|support|care|services)(?: team| department| desk)?|support team|help ?desk|"
     r"supervisor|manager|team leader)"
 )
 _REQUEST_FORMS = re.compile(
-    r"\b(?:speak|talk|chat|communicate|deal)(?:ing)? (?:to|with) " + _PERSON + r"\b"
+    r"\b(?:speak|talk|chatt?|communicate|deal)(?:ing)? (?:to|with) " + _PERSON + r"\b"
     r"|\b(?:connect|transfer|put|pass|escalate|forward|hand|send)(?:ing)? (?:me|this|my (?:chat|query|case))?\s*"
     r"(?:through |over |on )?(?:to|with) " + _PERSON + r"\b"
     r"|\bput me through\b"
+    r"|\b(?:contact\w*|reach\w*|get hold of|get in touch with|get through to|call\w*)\s+"
+    r"(?:a |an |the |some |one of your |your )?"
+    r"(?:human(?: agent)?|real person|live person|person|someone|somebody|(?:live |real |human )?agent|representative|"
+    r"operator|advis[eo]r|member of (?:your |the )?(?:staff|team))\b"
     r"|\b(?:get|give|find) me " + _PERSON + r"\b"
     r"|\b(?:i|we) (?:want|need|would like|'d like|d like|wanna|would prefer|'d prefer|'d rather|would rather)"
     r"(?: to (?:have|get|reach|contact|see|call))? " + _PERSON + r"\b"
@@ -122,7 +138,7 @@ def declines_person(text: str) -> bool:
 # -- frustration --------------------------------------------------------------------------
 
 _INSULT = re.compile(
-    r"\b(stupid|idiot\w*|useless|incompetent|pathetic|joke|rubbish|garbage|crap|shit\w*|damn|wtf|"
+    r"\b(stupid|idiot\w*|useless|incompetent|pathetic|joke|rubbish|garbage|crap|shit\w*|wtf|"
     r"worst|hate (?:you|this)|clowns?|morons?)\b",
     re.IGNORECASE,
 )
@@ -144,7 +160,7 @@ _DISMISSIVE = re.compile(
     re.IGNORECASE,
 )
 _MILD = re.compile(
-    r"\b(annoying|annoyed|frustrat\w*|disappointed|upset|unhappy|not happy|not good enough|"
+    r"\b(annoying|annoyed|frustrat\w*|disappointed|upset|unhappy|not happy|not good enough|damn|bloody|"
     r"still (?:not|no|hasn't|haven't|doesn't)|again|ugh|come on|seriously)\b",
     re.IGNORECASE,
 )
