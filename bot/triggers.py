@@ -153,7 +153,7 @@ _STRONG = re.compile(
 # The customer dismisses what the bot just said.
 _DISMISSIVE = re.compile(
     r"\b(?:that'?s|that is|this is|it'?s|it is|what) (?:just |all |a lot of |more |complete |total |utter )?"
-    r"(?:generic|useless|rubbish|nonsense|waffle|gibberish|no help|not helpful|unhelpful|pointless|not what i asked|"
+    r"(?:generic|useless|rubbish|nonsense|gibberish|no help|not helpful|unhelpful|pointless|not what i asked|"
     r"a non-answer|not an answer|copy and paste|canned)\b"
     r"|\byou(?:'re| are)n?'?t (?:listening|helping|reading)\b|\byou(?:'re| are) not (?:listening|helping|reading)\b"
     r"|\b(?:didn'?t|did not|doesn'?t|does not) answer my question\b",
