@@ -8,9 +8,10 @@ Timestamps come back as UTC (SQLite returns them naive; they are stored as UTC).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, String, and_, case, literal, select, type_coerce
 from sqlalchemy.orm import Session
 
 from analytics.classify import classify
@@ -41,6 +42,21 @@ __all__ = ["load_facts"]
 _HANDLED_HERE = Conversation.memory["crm_id"].as_string().is_(None)
 
 
+def _stamps(session: Session) -> tuple[Any, Any]:
+    """(column wrapper, parser) for timestamps: SQLite stores them as text, which is read as
+    text and parsed with ``datetime.fromisoformat`` (C speed) instead of SQLAlchemy's per-row
+    regular expression; other databases return datetimes."""
+    if session.get_bind().dialect.name == "sqlite":
+        return (lambda col: type_coerce(col, String)), _parse_text
+    return (lambda col: col), as_utc
+
+
+def _parse_text(value: str | datetime) -> datetime:
+    if isinstance(value, datetime):
+        return as_utc(value)
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
 def _key(customer_id: str | None, visitor_id: str | None) -> str | None:
     if customer_id:
         return customer_id
@@ -53,6 +69,7 @@ def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsPa
     later contacts up to ``hi + max(reopen window, FCR window)`` are read for reopen and FCR."""
     in_range = and_(Conversation.created_at >= lo, Conversation.created_at < hi, _HANDLED_HERE)
     topic_col = Conversation.memory[("bot", "topic_intent")].as_string()
+    ts, utc = _stamps(session)
     convs: dict[str, ConversationFacts] = {}
     for row in session.execute(
         select(
@@ -61,8 +78,8 @@ def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsPa
             Conversation.visitor_id,
             Conversation.state,
             Conversation.queue,
-            Conversation.created_at,
-            Conversation.closed_at,
+            ts(Conversation.created_at),
+            ts(Conversation.closed_at),
             Conversation.channel,
             topic_col,
         ).where(in_range)
@@ -72,8 +89,8 @@ def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsPa
             id=cid,
             customer_id=customer,
             customer_key=_key(customer, visitor),
-            created_at=as_utc(created),
-            closed_at=as_utc(closed) if closed is not None else None,
+            created_at=utc(created),
+            closed_at=utc(closed) if closed is not None else None,
             state=state,
             queue=queue or NO_QUEUE,
             topic=topic or UNKNOWN_TOPIC,
@@ -84,9 +101,10 @@ def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsPa
 
     kind_col = Message.meta["kind"].as_string()
     agent_col = Message.meta["agent"].as_string()
+    text_col = case((Message.author == Author.customer.value, Message.text), else_=literal(""))  # others not needed
     for mid, seq, author, created, text, kind, agent in session.execute(
         select(
-            Message.conversation_id, Message.seq, Message.author, Message.created_at, Message.text, kind_col, agent_col
+            Message.conversation_id, Message.seq, Message.author, ts(Message.created_at), text_col, kind_col, agent_col
         )
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(in_range)
@@ -96,36 +114,36 @@ def load_facts(session: Session, lo: datetime, hi: datetime, params: AnalyticsPa
             MessageFact(
                 seq=seq,
                 author=author,
-                at=as_utc(created),
+                at=utc(created),
                 kind=kind or "",
                 agent=agent or "",
-                text=text if author == Author.customer.value else "",
+                text=text or "",
             )
         )
     for cid, reason, queue, created in session.execute(
-        select(Handoff.conversation_id, Handoff.reason, Handoff.queue, Handoff.created_at)
+        select(Handoff.conversation_id, Handoff.reason, Handoff.queue, ts(Handoff.created_at))
         .join(Conversation, Conversation.id == Handoff.conversation_id)
         .where(in_range)
     ):
-        convs[cid].handoffs.append(HandoffFact(reason=reason, queue=queue, at=as_utc(created)))
+        convs[cid].handoffs.append(HandoffFact(reason=reason, queue=queue, at=utc(created)))
     for target, action, actor, created in session.execute(
-        select(AuditEntry.target, AuditEntry.action, AuditEntry.actor, AuditEntry.created_at)
+        select(AuditEntry.target, AuditEntry.action, AuditEntry.actor, ts(AuditEntry.created_at))
         .join(Conversation, Conversation.id == AuditEntry.target)
         .where(in_range, AuditEntry.action.in_((CLAIM, HANDBACK, CLOSE)))
     ):
-        convs[target].events.append(EventFact(action=action, actor=actor, at=as_utc(created)))
+        convs[target].events.append(EventFact(action=action, actor=actor, at=utc(created)))
     for cid, rating, comment, resolved, created in session.execute(
         select(
             CsatResponse.conversation_id,
             CsatResponse.rating,
             CsatResponse.comment,
             CsatResponse.resolved,
-            CsatResponse.created_at,
+            ts(CsatResponse.created_at),
         )
         .join(Conversation, Conversation.id == CsatResponse.conversation_id)
         .where(in_range)
     ):
-        convs[cid].csat = CsatFact(rating=int(rating), comment=comment or "", resolved=resolved, at=as_utc(created))
+        convs[cid].csat = CsatFact(rating=int(rating), comment=comment or "", resolved=resolved, at=utc(created))
     for cid, external in session.execute(
         select(Ticket.conversation_id, Ticket.external_id)
         .join(Conversation, Conversation.id == Ticket.conversation_id)

@@ -307,11 +307,11 @@ def play(sim: Simulation) -> None:
     sim.say("C16", c("cus_013"), NOW - timedelta(minutes=5), "Do you sponsor climbing expeditions?", "abstain")
 
 
-def seeded_services(data_dir: Path) -> Seeded:
-    """A fresh store with the demo loaded and the week played."""
+def seeded_services(data_dir: Path, **settings: object) -> Seeded:
+    """A fresh store with the demo loaded and the week played (``settings``: e.g. ``database_url``)."""
     clock = SimClock()
     services = Services(
-        make_settings(data_dir),
+        make_settings(data_dir, **settings),
         chat_override=ScriptedChatModel(knows_nothing_of_gaps),
         embedder_override=HashingEmbedder(),
         clock_override=clock,
