@@ -146,17 +146,19 @@ def narrow(choices: list[Choice], text: str, ignore: Iterable[str] = ()) -> Narr
     return Narrowed([], False, False)
 
 
+def _shape(value: str) -> str:
+    """``ORD-10041`` → ``AAA99999``: letters and digits by position, separators dropped."""
+    return re.sub(r"\d", "9", re.sub(r"[A-Za-z]", "A", _ALNUM.sub("", value.lower())))
+
+
 def _looks_like(token: str, choices: list[Choice]) -> bool:
-    """A token shaped like the customer's record ids (same letters before the digits)."""
-    letters = re.sub(r"[^A-Za-z]", "", token).lower()
+    """A token shaped like the customer's record ids (the same letters-and-digits pattern); a
+    bare number is not (it may be a postcode or an amount)."""
     digits = _digits(token)
-    if not digits or len(digits) < 4:
+    if len(digits) < 4:
         return False
-    for c in choices:
-        c_letters = re.sub(r"[^A-Za-z]", "", c.value).lower()
-        if _digits(c.value) and (c_letters == letters or (not letters and len(digits) == len(_digits(c.value)))):
-            return True
-    return False
+    shape = _shape(token)
+    return any(_shape(c.value) == shape for c in choices)
 
 
 def pick_ordinal(text: str, choices: list[Choice]) -> Choice | None:

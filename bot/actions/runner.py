@@ -90,7 +90,7 @@ class PendingAction(BaseModel):
                 "args": args,
                 "awaiting": awaiting,
                 "slot": "new_address" if awaiting == "slot" else None,
-                "key": secrets.token_hex(12) if awaiting == "confirmation" else None,
+                "key": f"legacy:{data['kind']}:{data.get('order_id')}" if awaiting == "confirmation" else None,
             }
         return data
 

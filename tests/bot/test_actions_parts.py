@@ -1,0 +1,185 @@
+"""The parts of self-service actions, without a database: reading values from words, telling
+requests from questions, picking the customer's own record, the texts, the HTTP executor's
+failures (through an injected transport), and the public surface."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import httpx
+import pytest
+
+import bot.actions
+from bot.actions import ActionCall, ActionFailed, PendingAction, is_request
+from bot.actions.choices import narrow, record_choices
+from bot.actions.detect import evidence
+from bot.actions.executors.http import HttpActionExecutor
+from bot.actions.render import confirmation_text, result_text
+from bot.actions.values import find_value, parse_date, read_answer
+from core.tenancy.actions import ActionParameter, ActionSpec
+
+TODAY = date(2026, 3, 10)
+
+
+def _p(**kw: object) -> ActionParameter:
+    return ActionParameter.model_validate({"name": "x", **kw})
+
+
+def test_the_public_surface_is_pinned() -> None:
+    assert sorted(bot.actions.__all__) == sorted(
+        [
+            "ActionCall",
+            "ActionContext",
+            "ActionError",
+            "ActionFailed",
+            "ActionOutcome",
+            "ActionRefused",
+            "ActionResult",
+            "ActionRunner",
+            "PendingAction",
+            "PendingChoice",
+            "is_request",
+        ]
+    )
+
+
+def test_numbers_are_read_only_when_named_or_unambiguous() -> None:
+    months = _p(name="months", type="integer", minimum=1, maximum=24)
+    assert find_value(months, "I can't pay the £412.60 all at once. Can I spread it over 6 months?", TODAY).value == 6
+    assert find_value(months, "spread it over 36 months", TODAY).problem.startswith("It needs to be between 1 and 24")
+    reading = _p(name="reading", type="integer")
+    assert find_value(reading, "my meter E17L330962 says 18102 today", TODAY).value == 18102
+    assert find_value(reading, "it says 18102 or maybe 18120", TODAY).value is None  # ask rather than guess
+    assert find_value(_p(name="amount", type="number"), "pay £12.50 please", TODAY).value == 12.5
+
+
+def test_dates_are_iso_in_the_tenants_day() -> None:
+    assert parse_date("it says 18102 today", TODAY) == [TODAY]
+    assert parse_date("yesterday", TODAY) == [date(2026, 3, 9)]
+    assert parse_date("on 3 March 2026", TODAY) == [date(2026, 3, 3)]
+    assert parse_date("March 3rd", TODAY) == [date(2026, 3, 3)]
+    assert parse_date("2026-02-28", TODAY) == [date(2026, 2, 28)]
+    assert read_answer(_p(type="date"), "no idea", TODAY).problem
+
+
+def test_answers_are_validated_with_a_sentence_for_the_re_ask() -> None:
+    assert read_answer(_p(type="enum", choices=["gas", "electricity"]), "the Gas one", TODAY).value == "gas"
+    assert "choose one of" in read_answer(_p(type="enum", choices=["gas", "electricity"]), "water", TODAY).problem
+    postcode = _p(name="postcode", type="pattern", pattern=r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}")
+    assert read_answer(postcode, "it's SB4 2NJ", TODAY).value == "SB4 2NJ"
+    assert "valid postcode" in read_answer(postcode, "my house", TODAY).problem
+    assert read_answer(_p(type="string"), "yes", TODAY).problem  # a yes is no address
+    assert find_value(_p(type="string"), "change my address to somewhere", TODAY).value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "read", "expected"),
+    [
+        ("Can you check my balance for me?", True, True),
+        ("I'd like to give you a reading for my meter. It says 18102 today.", False, True),
+        ("All my lights have gone off. Is there a power cut?", True, True),
+        ("Can I spread it over 6 months?", False, True),
+        ("cancel my order ORD-10041 please", False, True),
+        ("where is my order?", True, True),
+        ("How long could I spread £650 over on a payment plan?", False, False),
+        ("If I give you a reading today, how long will a corrected bill take?", False, False),
+        ("I need to send you a reading but I'm not sure which numbers to give you.", False, False),
+        ("How long do I have to return an item?", False, False),
+        ("Was my last meter reading a real one or an estimate?", False, False),
+    ],
+)
+def test_requests_are_told_from_questions(text: str, read: bool, expected: bool) -> None:
+    assert is_request(text, read=read, verbs=["submit", "check", "set", "get", "cancel"]) is expected
+
+
+def test_evidence_comes_from_the_actions_own_words() -> None:
+    plan = ActionSpec.model_validate(
+        {
+            "name": "set_up_payment_plan",
+            "description": "Set up a plan to repay a debit balance in monthly instalments.",
+            "parameters": [{"name": "months", "type": "integer"}],
+        }
+    )
+    assert evidence(plan, "I can't pay it all at once. Can I spread it over 6 months?") >= 3
+    assert evidence(plan, "Can you change my payment?") < 3
+
+
+def test_only_the_customers_own_records_are_chosen() -> None:
+    record = {
+        "meters": [
+            {"serial": "E17L330962", "fuel": "electricity", "type": "credit (digital)", "location": "hall"},
+            {"serial": "G11R087245", "fuel": "gas", "type": "credit (metric)", "location": "hall"},
+        ]
+    }
+    choices = record_choices(record, "meters[].serial")
+    assert [c.label for c in choices] == ["E17L330962 (electricity)", "G11R087245 (gas)"]
+    assert [c.value for c in narrow(choices, "my electricity meter says 18102", {"meter"}).pool] == ["E17L330962"]
+    assert [c.value for c in narrow(choices, "meter g11r087245 please").pool] == ["G11R087245"]
+    other = narrow(choices, "the meter E99X000001")
+    assert other.unknown_id and not other.pool  # someone else's id: nothing chosen, nothing echoed
+
+
+def test_a_confirmation_shows_every_parameter_and_a_result_reads_plainly() -> None:
+    spec = ActionSpec.model_validate(
+        {
+            "name": "submit_meter_reading",
+            "description": "Record a reading.",
+            "kind": "write",
+            "confirmation": "Submit {reading}?",
+            "parameters": [{"name": "meter_serial"}, {"name": "reading", "type": "integer"}],
+        }
+    )
+    text = confirmation_text(spec, {"meter_serial": "E17L330962", "reading": 18102}, {}, {})
+    assert "18102" in text and "E17L330962" in text and text.endswith("Please reply yes or no.")
+    balance = ActionSpec.model_validate({"name": "get_balance", "description": "Balance."})
+    said = result_text(balance, {}, {}, {"balance": {"amount": 184.27, "status": "credit"}}, "", {}, "GBP")
+    assert "184.27 GBP" in said and "credit" in said
+
+
+def _call(spec: ActionSpec) -> ActionCall:
+    return ActionCall("t", spec, {"months": 6}, "c1", "conv", datetime(2026, 3, 10), "key-1")
+
+
+def test_the_http_executor_sends_the_key_and_turns_every_failure_into_action_failed() -> None:
+    spec = ActionSpec.model_validate(
+        {
+            "name": "set_up_payment_plan",
+            "description": "Plan.",
+            "kind": "write",
+            "executor": {
+                "type": "http",
+                "url": "https://api.example/plans/{customer_id}",
+                "headers": {"X-Key": "${K}"},
+            },
+        }
+    )
+    seen: list[httpx.Request] = []
+
+    def ok(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"reference": "R1"})
+
+    result = HttpActionExecutor(httpx.MockTransport(ok), env={"K": "s3cret"}).call(_call(spec))
+    assert result.data == {"reference": "R1"}
+    assert seen[0].headers["Idempotency-Key"] == "key-1" and seen[0].headers["X-Key"] == "s3cret"
+    assert seen[0].url.path == "/plans/c1"
+    cases: list[tuple[httpx.MockTransport, str]] = [
+        (httpx.MockTransport(lambda r: httpx.Response(500, text="boom")), "error"),
+        (httpx.MockTransport(lambda r: httpx.Response(200, text="<html>")), "malformed"),
+        (httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused"))), "unavailable"),
+        (httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow"))), "timeout"),
+    ]
+    for transport, kind in cases:
+        with pytest.raises(ActionFailed) as failed:
+            HttpActionExecutor(transport, env={"K": "s3cret"}).call(_call(spec))
+        assert failed.value.kind == kind
+    with pytest.raises(ActionFailed) as missing:
+        HttpActionExecutor(httpx.MockTransport(ok), env={}).call(_call(spec))
+    assert missing.value.kind == "unconfigured" and "K" in missing.value.detail and "s3cret" not in str(missing.value)
+
+
+def test_memory_from_before_configurable_actions_still_loads() -> None:
+    old = {"kind": "cancel_order", "order_id": "ORD-1", "awaiting": "confirmation"}
+    pending = PendingAction.model_validate(old)
+    assert pending.action == "cancel_order" and pending.args == {"order_id": "ORD-1"} and pending.key
+    assert PendingAction.model_validate(old).key == pending.key  # the same yes keeps the same key
