@@ -105,7 +105,9 @@ def verify_widget_token(
         raise Forbidden("Malformed widget token") from exc
     candidates = [secret] if isinstance(secret, str) else list(secret)
     signed = any(
-        hmac.compare_digest(_b64(hmac.new(s.encode(), payload_b64.encode(), hashlib.sha256).digest()), sig)
+        hmac.compare_digest(
+            _b64(hmac.new(s.encode(), payload_b64.encode(), hashlib.sha256).digest()).encode(), sig.encode()
+        )
         for s in candidates
         if s
     )
@@ -135,7 +137,7 @@ def verify_widget_token(
 
 def principal_for_api_key(key: str, api_keys: dict[str, str], default_tenant: str) -> Principal:
     for known, value in api_keys.items():
-        if hmac.compare_digest(known, key):
+        if hmac.compare_digest(known.encode(), key.encode()):  # bytes: a non-ASCII key is just wrong
             tenant, _, role = value.rpartition(":")
             try:
                 return Principal(Role(role), tenant or default_tenant, name=f"{role}:{known[-4:]}")
