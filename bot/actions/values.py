@@ -48,6 +48,9 @@ _DMY = re.compile(r"\b(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})\b")
 _D_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+of)?\s+({_MONTH_ALT})\.?(?:\s+(\d{{4}}))?\b", re.I)
 _MONTH_D = re.compile(rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I)
 _RELATIVE = {"today": 0, "tonight": 0, "this morning": 0, "yesterday": -1, "tomorrow": 1}
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_WEEKDAY = re.compile(r"\b(last|next|this|on)?\s*(" + "|".join(_WEEKDAYS) + r")\b", re.I)
+_IN_DAYS = re.compile(r"\bin (\d{1,2}|a|one|two|three) (day|days|week|weeks)\b", re.I)
 _NO_VALUE = re.compile(r"^\s*(?:yes|no|ok|okay|sure|y|n|thanks?|thank you|cancel|stop)\W*$", re.I)
 _STOP = frozenset(
     "a an the and or of for to in on at by my our your me i it is are was be with this that from "
@@ -88,13 +91,22 @@ def _year(y: str | None, today: date) -> int:
 
 def parse_date(text: str, today: date) -> list[date]:
     """Every date the text names, in order of appearance (ISO, d/m/y, "3 March", "March 3",
-    today / yesterday / tomorrow). A day-first reading is used for d/m/y (ISO 8601 is
-    unambiguous and preferred)."""
+    today / yesterday / tomorrow, a weekday — the coming one, or "last Friday" — and "in 3
+    days"). A day-first reading is used for d/m/y (ISO 8601 is unambiguous and preferred)."""
     found: list[tuple[int, date]] = []
     low = text.lower()
     for word, delta in _RELATIVE.items():
         for m in re.finditer(rf"\b{word}\b", low):
             found.append((m.start(), today + timedelta(days=delta)))
+    for m in _WEEKDAY.finditer(text):
+        ahead = (_WEEKDAYS.index(m[2].lower()) - today.weekday()) % 7
+        if (m[1] or "").lower() == "last":
+            found.append((m.start(), today - timedelta(days=(7 - ahead) % 7 or 7)))
+        else:  # "Friday" / "next Friday": the coming one (a week ahead when it is today)
+            found.append((m.start(), today + timedelta(days=ahead or 7)))
+    for m in _IN_DAYS.finditer(text):
+        n = {"a": 1, "one": 1, "two": 2, "three": 3}.get(m[1].lower()) or int(m[1])
+        found.append((m.start(), today + timedelta(days=n * (7 if m[2].lower().startswith("week") else 1))))
     patterns: list[tuple[re.Pattern[str], str]] = [(_ISO, "ymd"), (_DMY, "dmy"), (_D_MONTH, "dM"), (_MONTH_D, "Md")]
     for pattern, order in patterns:
         for m in pattern.finditer(text):

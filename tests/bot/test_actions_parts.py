@@ -59,6 +59,9 @@ def test_dates_are_iso_in_the_tenants_day() -> None:
     assert parse_date("on 3 March 2026", TODAY) == [date(2026, 3, 3)]
     assert parse_date("March 3rd", TODAY) == [date(2026, 3, 3)]
     assert parse_date("2026-02-28", TODAY) == [date(2026, 2, 28)]
+    assert parse_date("can an engineer come on Friday?", TODAY) == [date(2026, 3, 13)]  # 10 March is a Tuesday
+    assert parse_date("last Tuesday", TODAY) == [date(2026, 3, 3)]
+    assert parse_date("in 2 days", TODAY) == [date(2026, 3, 12)]
     assert read_answer(_p(type="date"), "no idea", TODAY).problem
 
 
