@@ -5,14 +5,16 @@ Either the intent classifier names the action (its examples are trained as an in
 the classifier names no intent at all, as happens for a tenant with few examples per action
 — the message carries enough **evidence**: words it shares with what the tenant wrote about
 the action, weighted 2 for the words of its name (without the leading verb) plus 1 for its
-description, examples and parameter names (prefix match, so "pay" meets "payment"); at least
-``MIN_EVIDENCE``. Either way the message must have the **form of a request**
+description, examples and parameter names (prefix match, so "pay" meets "payment"); a choice
+of one of its enum parameters named in full counts ``MIN_EVIDENCE`` on its own; at least
+``MIN_EVIDENCE`` is needed. Either way the message must have the **form of a request**
 (``bot.actions.request``): it asks us to act, not how something works. A confident
 non-action intent (e.g. "shipping_info") always wins over evidence.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from bot.actions.request import is_request
@@ -46,6 +48,10 @@ def evidence(spec: ActionSpec, text: str) -> int:
     score = 0
     for w in {w for w in words_of(text) if len(w) >= 3 and not w.isdigit()}:
         score += max((n for d, n in weights.items() if d == w or (n >= 2 and d.startswith(w))), default=0)
+    low = " ".join(text.lower().split())
+    for p in spec.parameters:  # a choice of one of its enum parameters, named in full, is conclusive
+        if any(re.search(rf"(?<!\w){re.escape(c.lower())}(?!\w)", low) for c in p.choices if len(c) >= 3):
+            score += MIN_EVIDENCE
     return score
 
 

@@ -9,7 +9,8 @@ classifier (or the evidence of the action's own words, ``bot.actions.detect``) n
   you", "can I …", "please", "… for me", or an imperative that opens with a verb (the
   first word of one of the tenant's action names counts as one: "submit", "check", "cancel");
 - for a read action, a look-up of the customer's own things ("where is my order?", "what's
-  my balance?") or an "is there …?" question ("is there a power cut?");
+  my balance?", "how much data have I used?") or an "is there …?" question ("is there a
+  power cut?");
 
 and no sentence that carries the request is a how/why question, a conditional ("if I …"),
 or says the customer is unsure what to do ("I'm not sure which numbers …") — those are help
@@ -39,7 +40,11 @@ _OWN_LOOKUP = re.compile(
     re.I,
 )
 _INFO = re.compile(r"^\s*(?:(?:and|but|so|also|ok|okay)\s+)?(?:how|why|which|who|whom|whose|what|when|where)\b", re.I)
-_OWN_QUESTION = re.compile(r"^\s*(?:where|what|when|how much|how many)(?:'s|\s+is|\s+are)\s+(?:\w+\s+)?my\b", re.I)
+_OWN_QUESTION = re.compile(
+    r"^\s*(?:where|what|when|how much|how many)(?:'s|\s+is|\s+are)\s+(?:\w+\s+)?my\b"
+    r"|^\s*(?:what|when|how much|how many)\b[^?]*\b(?:have|did)\s+i\b",
+    re.I,
+)
 _CONDITIONAL = re.compile(r"^\s*(?:even\s+)?if\b|,\s*if\b|\bwhat happens\b|\bwhat if\b", re.I)
 _UNSURE = re.compile(
     r"\b(?:not sure|unsure|no idea|don'?t know|do not know|don'?t understand|confused)\b|\bhow (?:do|can|should) i\b",
@@ -74,6 +79,6 @@ def is_request(text: str, *, read: bool, verbs: Iterable[str] = ()) -> bool:
             continue
         if _REQUEST.search(sentence) or _imperative(sentence, vs):
             return True
-        if read and _OWN_LOOKUP.search(sentence):
+        if read and (_OWN_LOOKUP.search(sentence) or _OWN_QUESTION.match(sentence)):
             return True
     return False

@@ -88,6 +88,8 @@ def test_answers_are_validated_with_a_sentence_for_the_re_ask() -> None:
         ("If I give you a reading today, how long will a corrected bill take?", False, False),
         ("I need to send you a reading but I'm not sure which numbers to give you.", False, False),
         ("How long do I have to return an item?", False, False),
+        ("How much data have I used this month?", True, True),
+        ("How much data have I used this month?", False, False),
         ("Was my last meter reading a real one or an estimate?", False, False),
     ],
 )
@@ -105,6 +107,14 @@ def test_evidence_comes_from_the_actions_own_words() -> None:
     )
     assert evidence(plan, "I can't pay it all at once. Can I spread it over 6 months?") >= 3
     assert evidence(plan, "Can you change my payment?") < 3
+    tariff = ActionSpec.model_validate(
+        {
+            "name": "change_plan",
+            "description": "Move to another plan.",
+            "parameters": [{"name": "plan", "type": "enum", "choices": ["basic", "fibre 900"]}],
+        }
+    )
+    assert evidence(tariff, "I'd like to switch to fibre 900 please") >= 3  # a choice named in full
 
 
 def test_only_the_customers_own_records_are_chosen() -> None:
