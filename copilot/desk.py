@@ -48,11 +48,11 @@ class CopilotDesk:
 
     def summary(self, tenant_id: str, conversation_id: str) -> Summary:
         turns, _ = self._turns(tenant_id, conversation_id)
-        return self.summarizer.summarize(turns)
+        return self.summarizer.summarize(turns, tenant_id)
 
     def after_contact(self, tenant_id: str, conversation_id: str) -> AfterContactSummary:
         turns, _ = self._turns(tenant_id, conversation_id)
-        return self.summarizer.after_contact(turns)
+        return self.summarizer.after_contact(turns, tenant_id=tenant_id)
 
     def rewrite(self, tenant_id: str, conversation_id: str, req: RewriteRequest) -> Rewrite:
         _, language = self._turns(tenant_id, conversation_id)

@@ -20,7 +20,8 @@ from core.types import Author, Turn, Visibility
 from knowledge.documents import Document
 from knowledge.kb import KnowledgeBase
 
-_ORDER = re.compile(r"\bORD-\d{3,}\b", re.IGNORECASE)
+# A reference number (order, ticket, account): letters and digits joined, e.g. "AB-10035", "T-23152".
+_REFERENCE = re.compile(r"\b[A-Za-z]{1,6}(?:-[A-Za-z0-9]{1,6})*-?\d{3,}\b")
 _LONG_DIGITS = re.compile(r"\b\d{7,}\b")
 _GREETING = re.compile(
     r"^(hi|hello|hey|bonjour|hallo|good (?:morning|afternoon|evening)|thanks?|thank you|you're welcome|"
@@ -75,7 +76,7 @@ class LearningLoop:
             for part in {name, *name.split()}:
                 if len(part) >= 3:
                     text = re.sub(rf"\b{re.escape(part)}\b", "the customer", text)
-        text = _ORDER.sub("[order number]", text)
+        text = _REFERENCE.sub("[reference]", text)
         text = _LONG_DIGITS.sub("[number]", text)
         return re.sub(r"\s{2,}", " ", _SELF_INTRO.sub("", text)).strip(" ,")
 

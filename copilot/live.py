@@ -64,6 +64,7 @@ def _passage(a: ArticleSuggestion) -> Passage:
         section=a.section,
         text=a.passage,
         visibility=Visibility(a.visibility),
+        language=a.language,
         score=a.score,
     )
 
@@ -188,7 +189,7 @@ class LiveAssist:
     def _run_replies(self, tenant: str, conv_id: str, job: LiveJob, turns: list[Turn], s: Suggestions) -> None:
         seq = s.message_seq
         try:
-            if self.is_stale(tenant, conv_id, seq) or not s.articles:
+            if self.is_stale(tenant, conv_id, seq) or not any(a.visibility == "public" for a in s.articles):
                 job.replies.set_result(None)
                 return
             started = time.perf_counter()
@@ -198,16 +199,25 @@ class LiveAssist:
                     job.first_token_ms = (time.perf_counter() - job.submitted) * 1000
                 self._publish(tenant, conv_id, "reply_token", {"message_seq": seq, "text": piece})
 
+            passages = [_passage(a) for a in s.articles]
+            company, hosts, fingerprint = self.copilot.reply_safety(tenant, passages)
             replies = self.drafter.draft(
                 turns,
-                [_passage(a) for a in s.articles],
+                passages,
                 message_seq=seq,
                 question=None,
+                language=s.language,
+                company=company,
+                allowed_hosts=hosts,
+                fingerprint=fingerprint,
                 on_token=on_token,
                 is_stale=lambda: self.is_stale(tenant, conv_id, seq),
             )
             result = ReplySuggestions(
-                message_seq=seq, replies=replies, compute_ms=round((time.perf_counter() - started) * 1000, 1)
+                message_seq=seq,
+                replies=replies,
+                language=s.language,
+                compute_ms=round((time.perf_counter() - started) * 1000, 1),
             )
             if self.is_stale(tenant, conv_id, seq):
                 job.replies.set_result(None)
@@ -224,7 +234,7 @@ class LiveAssist:
         def run() -> None:
             try:
                 snap = self._snapshot(tenant, conv_id)
-                summary = self.summarizer.summarize(snap.turns)
+                summary = self.summarizer.summarize(snap.turns, tenant)
                 self._publish(tenant, conv_id, "summary", summary.model_dump(mode="json"))
             except Exception:  # noqa: BLE001
                 log.exception("copilot summary failed for %s", conv_id)

@@ -38,3 +38,21 @@ def conversation_query(turns: list[Turn], *, history: int = 3, max_borrowed: int
             if lw not in STOP_WORDS and lw not in said and lw not in borrowed and not lw.isdigit():
                 borrowed.append(lw)
     return f"{last} {' '.join(borrowed[:max_borrowed])}".strip()
+
+
+def whole_conversation_query(turns: list[Turn], *, max_words: int = 40) -> str:
+    """The whole conversation as one search query: the content words of every customer and
+    agent turn, the latest first (a long conversation keeps its most recent ``max_words``),
+    each word once. Finds the article for the situation the conversation as a whole
+    describes, which the last message alone often does not name ("so where's my refund?")."""
+    words: list[str] = []
+    seen: set[str] = set()
+    for t in reversed(turns):
+        if t.author not in (Author.customer, Author.agent):
+            continue
+        for w in _WORD.findall(t.text):
+            lw = w.lower()
+            if lw not in STOP_WORDS and lw not in seen and not lw.isdigit():
+                seen.add(lw)
+                words.append(w)
+    return " ".join(words[:max_words])

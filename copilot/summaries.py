@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -47,7 +48,7 @@ _ROLE = {Author.customer: "Customer", Author.agent: "Agent", Author.bot: "Bot", 
 TAG_RULES: dict[str, tuple[str, ...]] = {
     "returns": ("return", "label", "send back", "exchange"),
     "refunds": ("refund", "money back", "reimburs"),
-    "orders": ("order", "ord-", "parcel", "tracking", "delivery", "delivered", "shipped", "arrive"),
+    "orders": ("order", "parcel", "tracking", "delivery", "delivered", "shipped", "arrive"),
     "technical": ("not heating", "not working", "stopped", "error", "light", "reset", "battery", "sync", "broken"),
     "account": ("password", "log in", "login", "account", "e-mail address", "email address", "two-factor", "2fa"),
     "billing": ("charged", "charge", "invoice", "payment", "vat", "billing", "paid twice"),
@@ -178,10 +179,17 @@ def disposition(turns: list[Turn], promised: list[str], *, handed_off: bool = Fa
 
 
 class Summarizer:
-    def __init__(self, chat: ChatModel, prompts: PromptLoader, *, company: str = "Larkspur", max_tokens: int = 120):
+    def __init__(
+        self,
+        chat: ChatModel,
+        prompts: PromptLoader,
+        *,
+        company: Callable[[str], str] = lambda tenant_id: "",
+        max_tokens: int = 120,
+    ):
         self.chat = chat
         self.prompts = prompts
-        self.company = company
+        self.company = company  # the tenant's company name (its configuration)
         self.max_tokens = max_tokens
         prompts.variables("copilot_summary")
 
@@ -189,17 +197,22 @@ class Summarizer:
     def generative(self) -> bool:
         return bool(getattr(self.chat, "follows_instructions", False))
 
-    def summarize(self, turns: list[Turn]) -> Summary:
+    def summarize(self, turns: list[Turn], tenant_id: str | None = None) -> Summary:
         if self.generative:
-            text = self._generated(turns)
+            text = self._generated(turns, self.company(tenant_id) if tenant_id else "")
             if text:
                 return Summary(text=text, mode="generated", turns=len(turns))
         return Summary(text=extractive_summary(turns), mode="extractive", turns=len(turns))
 
     def after_contact(
-        self, turns: list[Turn], *, handed_off: bool = False, extra_tags: list[str] | None = None
+        self,
+        turns: list[Turn],
+        *,
+        handed_off: bool = False,
+        extra_tags: list[str] | None = None,
+        tenant_id: str | None = None,
     ) -> AfterContactSummary:
-        summary = self.summarize(turns)
+        summary = self.summarize(turns, tenant_id)
         promised = follow_ups(turns)
         return AfterContactSummary(
             summary=summary.text,
@@ -209,10 +222,10 @@ class Summarizer:
             mode=summary.mode,
         )
 
-    def _generated(self, turns: list[Turn]) -> str:
+    def _generated(self, turns: list[Turn], company: str) -> str:
         lines = [_Line(_ROLE[t.author], t.text.replace("\n", " ")[:500]) for t in turns if t.author != Author.system]
         prompt = self.prompts.render(
-            "copilot_summary", company=self.company, turns=lines[-30:], delimiter=f"<<{secrets.token_hex(4)}>>"
+            "copilot_summary", company=company, turns=lines[-30:], delimiter=f"<<{secrets.token_hex(4)}>>"
         )
         try:
             text = self.chat.complete(prompt, GenerationParams(max_tokens=self.max_tokens, stop=("\n\n", "<<"))).text

@@ -42,7 +42,9 @@ class WrapUpService:
                 cust = s.scalars(select(Customer).where(Customer.external_id == customer_id)).first()
                 name = cust.name if cust else ""
         cited_tags = [h.queue for h in handoffs if h.queue and h.queue != "general"]
-        after = self.summarizer.after_contact(turns, handed_off=bool(handoffs), extra_tags=cited_tags)
+        after = self.summarizer.after_contact(
+            turns, handed_off=bool(handoffs), extra_tags=cited_tags, tenant_id=tenant_id
+        )
         first = next((t.text for t in turns if t.author == Author.customer), "Conversation")
         status = {"resolved": "solved", "follow_up": "pending", "escalated": "open"}.get(after.disposition, "open")
         note = (

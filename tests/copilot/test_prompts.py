@@ -8,8 +8,10 @@ from core.errors import ConfigurationError
 from prompts.loader import PromptLoader
 
 VARIABLES: dict[str, dict[str, object]] = {
-    "copilot_reply": {"company": "Larkspur", "passages": [], "history": [], "question": "Q?", "delimiter": "<<x>>"},
-    "copilot_summary": {"company": "Larkspur", "turns": [], "delimiter": "<<x>>"},
+    "copilot_reply": {
+        "company": "Acme", "passages": [], "history": [], "question": "Q?", "language": "German", "delimiter": "<<x>>"
+    },
+    "copilot_summary": {"company": "Acme", "turns": [], "delimiter": "<<x>>"},
     "copilot_rewrite": {"instruction": "Be brief.", "text": "Draft.", "delimiter": "<<x>>"},
     "copilot_judge_summary": {"reference": "R", "candidate": "C"},
 }
