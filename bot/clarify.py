@@ -150,7 +150,7 @@ def _section_label(p: Passage) -> str:
 def _row_split(question: str, passages: list[Passage], known: str) -> tuple[_Table, tuple[str, ...]] | None:
     """A table among the best two passages whose answer depends on a row nobody named."""
     q = _stems(question)
-    resolved = _stems(known)
+    values = [_stems(v) for v in known.splitlines() if v.strip()]
     candidates: list[tuple[Passage, _Table]] = []
     for p in passages[:2]:
         for table in tables(p.text):
@@ -165,8 +165,8 @@ def _row_split(question: str, passages: list[Passage], known: str) -> tuple[_Tab
             distinct = _distinctive(table.keys)
             if not all(distinct):
                 continue  # a row only the shared words describe: not a clean split
-            if any(resolved and d <= resolved for d in distinct):
-                return None  # the customer's own record names a row
+            if any(d <= v for d in distinct for v in values if v):
+                return None  # one value of the customer's own record names a row
             overlaps = sorted((len(d & q) for d in distinct), reverse=True)
             if overlaps[0] > 0 and (len(overlaps) == 1 or overlaps[0] > overlaps[1]):
                 return None  # the question names one row
@@ -256,24 +256,30 @@ def _readings_split(
     return first.label, second.label
 
 
+_NARRATIVE_KEYS = re.compile(r"ticket|note|history|summary|subject|comment|message|outcome|reason", re.IGNORECASE)
+
+
 def known_words(facts: CustomerFacts | None) -> str:
-    """The values of the customer's own record as words (a row they name needs no question)."""
+    """The short values of the customer's own record, one per line (a tariff's name, a meter's
+    type): a row one of them names needs no question. Free text (tickets, notes) is left out."""
     if facts is None:
         return ""
     out: list[str] = [facts.tier]
 
-    def walk(value: object) -> None:
-        if isinstance(value, str):
+    def walk(value: object, key: str = "") -> None:
+        if _NARRATIVE_KEYS.search(key):
+            return
+        if isinstance(value, str) and len(value.split()) <= 8:
             out.append(value)
         elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
+            for k, v in value.items():
+                walk(v, str(k))
         elif isinstance(value, list):
             for v in value:
-                walk(v)
+                walk(v, key)
 
     walk(facts.attributes)
-    return " ".join(out)
+    return "\n".join(v for v in out if v.strip())
 
 
 def needs_clarification(
@@ -292,8 +298,8 @@ def needs_clarification(
     """One clarifying question for ``question``, or None (answer it).
 
     ``history``: the conversation's earlier messages (any: no clarification once it has
-    started); ``passages``: the retrieved passages, best first; ``known``: what the customer's
-    own record says (a row it names is resolved); ``company``: the tenant's name (not a
+    started); ``passages``: the retrieved passages, best first; ``known``: the short values of
+    the customer's own record, one per line (a row one of them names is resolved); ``company``: the tenant's name (not a
     specific); ``max_words``: content words beyond which a question is specific; ``margin``:
     how close two readings' similarities to the question must be; ``distinct_below``: two
     readings this similar to each other are one; ``min_similarity``: below it neither reading is

@@ -52,6 +52,10 @@ _YES = re.compile(r"^\s*(yes|yeah|yep|yup|sure|ok|okay|please do|go ahead|do it|
 _NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel that|never ?mind|stop|n)\b", re.I)
 
 
+# Asked of the help centre before a cancellation handoff (any company: what leaving costs).
+_LEAVING_COST = "What fees do I pay if I cancel or leave early, and what happens to my final bill?"
+
+
 def _actions(policy: TenantPolicy) -> list[ActionSpec]:
     return list(policy.config.actions) if policy.config is not None else []
 
@@ -262,9 +266,17 @@ class Bot:
         return None  # not reached: _handoff raises
 
     def _facts_first(self, t: _Turn) -> str:
-        """What the help centre says about the customer's message (e.g. the fees for leaving),
+        """What the help centre (and the customer's own record) says about the cost of leaving,
         said before the handoff; "" when nothing grounded answers it."""
-        quiet = replace(t, policy=replace(t.policy, triggers=replace(t.policy.triggers, no_answer=False)))
+        question = _LEAVING_COST
+        turns = [*t.turns[:-1], Turn(author=Author.customer, text=question)]
+        quiet = replace(
+            t,
+            last=question,
+            turns=turns,
+            customer_texts=[*t.customer_texts[:-1], question],
+            policy=replace(t.policy, triggers=replace(t.policy.triggers, no_answer=False)),
+        )
         reply = self._answer(quiet, None, clarify=False)
         if reply.kind != TurnKind.answer.value or not reply.text.strip():
             return ""

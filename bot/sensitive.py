@@ -71,7 +71,8 @@ _FRAUD = re.compile(
     r"|\b(?:unfamiliar|unknown|strange|suspicious|bogus|fake|false|fraudulent|random|mystery|unusual) "
     r"(?:card )?(?:payments?|charges?|transactions?|merchants?|purchases?|withdrawals?|debits?|logins?|sign-ins?)\b"
     r"|\b(?:payments?|charges?|transactions?|purchases?|withdrawals?|debits?)\b[\w' ]{0,40}\b"
-    r"(?:that'?s not|that is not|that isn'?t|isn'?t|is not|its not|it'?s not|weren'?t|were not|wasn'?t|was not|not) "
+    r"(?:that'?s not|that is not|that isn'?t|isn'?t|is not|its not|it'?s not|aren'?t|are not|weren'?t|were not|"
+    r"wasn'?t|was not|not) "
     r"(?:mine|made by me|done by me|"
     r"by me|authori[sz]ed by me)\b"
     r"|\b(?:didn'?t|did not|haven'?t|have not|never) (?:do|did|done|made|make) (?:this|these|that|those|the|any)\s+"
@@ -92,9 +93,13 @@ _FRAUD = re.compile(
 )
 # "this is a scam" / "your prices are a scam" is a complaint about the company, not a fraud report.
 _SCAM_AS_INSULT = re.compile(
-    r"\b(?:this|that|you|you guys|your \w+|what a|such a)\s+(?:is |are |was |were )?(?:a |an |such a )?"
-    r"(?:total |complete |absolute |utter |bloody |fucking )?scam\b",
+    r"\b(?:(?:this|that|you|you guys|your|the whole)(?:\s+(?P<noun>[\w-]+))??\s+(?:is|are|was|were)|what|such)\s+"
+    r"(?:a\s+|an\s+|such\s+a\s+)?(?:total\s+|complete\s+|absolute\s+|utter\s+|bloody\s+|fucking\s+)?scam\b",
     re.IGNORECASE,
+)
+# "this e-mail is a scam" reports one; "this service is a scam" is a complaint.
+_CONTACT_NOUNS = frozenset(
+    "email e-mail mail text sms message call caller letter link website site page app offer number".split()
 )
 _DISCLOSED = re.compile(
     r"\b(?:gave|given|give|entered|put|typed|shared|sent|told|handed over|filled in)\b[\w' ]{0,15}\b(?:my|our) "
@@ -196,7 +201,8 @@ def fraud(text: str) -> str | None:
         if m.group(0).lower().startswith("scam"):
             start = max(0, m.start() - 40)
             window = text[start : m.end()]
-            if _SCAM_AS_INSULT.search(window) and not re.search(r"\b(?:it|that) was\b", window, re.IGNORECASE):
+            insult = _SCAM_AS_INSULT.search(window)
+            if insult and (insult.group("noun") or "").lower() not in _CONTACT_NOUNS:
                 continue
         return m.group(0)
     for sentence in _sentences(text):

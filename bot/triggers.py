@@ -210,10 +210,10 @@ _FOLLOWED = re.compile(
     r"\b(?:your|the|those|these) (?:instructions|steps|advice|suggestions?|solution|tips?|troubleshooting|guide)\b|"
     r"\b(?:already|have|'ve|just) (?:did|done|tried|followed|restarted|reset|checked|rebooted)\b|"
     r"\b(?:tried|done|did) (?:it|that|this|everything|again|twice|both|all|them)\b|"
-    r"\b(?:tried|followed|did) (?:what|everything) (?:you|it)\b|\bstill\b|\bagain\b|"
-    r"\bno (?:luck|joy|change|difference)\b",
+    r"\b(?:tried|followed|did) (?:what|everything) (?:you|it)\b|\bno (?:luck|joy|change|difference)\b",
     re.IGNORECASE,
 )
+_PERSISTS = re.compile(r"\b(?:still|again|same)\b", re.IGNORECASE)
 # ... and it still fails.
 _FAILED = re.compile(
     r"\b(?:not|isn'?t|aren'?t|doesn'?t|don'?t|didn'?t|won'?t|wont|hasn'?t|haven'?t|can'?t|cannot|never)\b|"
@@ -224,10 +224,12 @@ _FAILED = re.compile(
 
 
 def reports_failure(text: str) -> bool:
-    """The customer says they did what they were told (or tried again) and it still fails.
+    """The customer says they did what they were told and it still fails ("I did what you said
+    and the light still blinks"), or that it fails again ("tried again, still rejected").
     Only meaningful after the bot has given an answer."""
     text = plain(text)
-    return bool(_FOLLOWED.search(text) and _FAILED.search(text))
+    followed, persists, failed = (bool(p.search(text)) for p in (_FOLLOWED, _PERSISTS, _FAILED))
+    return (followed and (failed or persists)) or (persists and failed)
 
 
 # -- configuration -------------------------------------------------------------------------
