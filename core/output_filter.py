@@ -50,10 +50,11 @@ def canary_for(delimiter: str) -> str:
 
 
 def allowed_hosts_for(config: Mapping[str, object], urls: Iterable[str] = ()) -> frozenset[str]:
-    """The tenant's allow-list: ``Tenant.config["allowed_hosts"]`` if set, else the hosts of
-    its help-center URLs (``help_center_url`` and the cited article URLs) and their parent
-    domain (``help.larkspur.example`` admits ``larkspur.example`` and its subdomains)."""
-    configured = config.get("allowed_hosts")
+    """The tenant's allow-list: its configuration's ``allowed_link_hosts`` (or the older
+    ``allowed_hosts``) if set, else the hosts of its help-center URLs (``help_center_url`` and
+    the cited article URLs) and their parent domain (``help.shop.example`` admits
+    ``shop.example`` and its subdomains)."""
+    configured = config.get("allowed_link_hosts") or config.get("allowed_hosts")
     if isinstance(configured, (list, tuple, set, frozenset)) and configured:
         return frozenset(str(h).lower() for h in configured)
     hosts = {(urlsplit(u).hostname or "").lower() for u in [str(config.get("help_center_url", "")), *urls]}
