@@ -110,16 +110,26 @@ class GroundedAnswerer:
         """P(answerable) of the question and, per part, whether to answer it."""
         model = load_model(self.embedder.name)
         if model is None:
-            floor = self.config.extractive_min_similarity
+            # No fitted model for this embedder: the best unit's similarity decides, against
+            # the explicit threshold when one is set.
+            explicit = tenant_threshold if tenant_threshold is not None else self.config.answer_threshold
+            floor = explicit if explicit is not None else self.config.extractive_min_similarity
             sims = [pc.ranked[0].sim if pc.ranked else 0.0 for pc in selection.parts]
             best = max(sims, default=0.0)
-            return best, [s >= floor for s in sims]
+            if best < floor:
+                return best, [False] * len(sims)
+            return best, [s >= floor / 2 for s in sims]
         theta = self.threshold(tenant_threshold)
         assert theta is not None
         p = model.probability(features(selection))
         if len(selection.parts) == 1:
             return p, [p >= theta]
-        flags = [bool(pc.ranked) and model.probability(features(selection, pc)) >= theta for pc in selection.parts]
+        if p < theta:
+            return p, [False] * len(selection.parts)
+        # The question is answerable; a part of it is said to be unknown only when its own
+        # evidence is weak (half the threshold: a short part like "and who pays it?" leans on
+        # the rest of the question).
+        flags = [bool(pc.ranked) and model.probability(features(selection, pc)) >= theta / 2 for pc in selection.parts]
         return p, flags
 
     # -- answering ---------------------------------------------------------------------

@@ -84,6 +84,10 @@ class Composition:
 UNKNOWN_PART = "I couldn't find anything in our help center about {what}."
 
 
+def _asks(text: str) -> bool:
+    return "?" in text or any(p.wants for p in analyse(text).parts)
+
+
 class Composer:
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = CachedEmbedder(embedder)
@@ -104,6 +108,10 @@ class Composer:
         units = from_passages(passages)
         units += from_account(customer, settings.formatter, first_source=len(passages))
         q = analyse(question, query, signed_in=customer is not None)
+        if customer_said and not _asks(customer_said[-1]):
+            # The earlier reply answered a statement ("I'm moving out on 27 March."): saying it
+            # again to the question that follows is no repeat.
+            said_before = ()
         return select(q, units, self.embedder, said_before=said_before, tried=customer_said)
 
     def compose(
@@ -152,10 +160,12 @@ class Composer:
             what = "; ".join(p.text.rstrip("?. ") for p in unknown)
             text = f"{text} {UNKNOWN_PART.format(what=f'“{what}”')}"
         sources: dict[int, str] = {}
-        for unit, part in chosen:
+        done: set[int] = set()
+        for unit, _ in chosen:
             n = rendered.numbers.get(id(unit))
-            if n is None:
+            if n is None or id(unit) in done:
                 continue
-            body = "\n".join([unit_line(unit, part), *extra.get(id(unit), [])])
+            done.add(id(unit))
+            body = "\n".join([unit_line(unit, [p for u, p in chosen if u is unit]), *extra.get(id(unit), [])])
             sources[n] = f"{sources[n]}\n{body}" if n in sources else body
         return Composition(text, rendered.citations, selection, chosen, unknown, sources)

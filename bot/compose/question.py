@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+import Stemmer
 
 from bot.compose.quantities import Quantity, quantities
 
@@ -94,6 +97,7 @@ _SPLIT = re.compile(
     _I,
 )
 
+_STEMMER = Stemmer.Stemmer("english")
 _WORD = re.compile(r"[A-Za-z0-9£$€][A-Za-z0-9'’.,£$€%-]*")
 _STOP = frozenset(
     """a an the and or but if then so than that this these those there here it its it's i i'm i've i'd me my mine
@@ -106,17 +110,10 @@ _STOP = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light suffix stripper (plural, -ing, -ed, -ly) so "readings" meets "reading"."""
-    w = word.lower().strip(".,'’")
-    for suffix, min_len in (("ies", 5), ("ing", 6), ("ed", 5), ("es", 5), ("s", 4), ("ly", 6)):
-        if w.endswith(suffix) and len(w) >= min_len:
-            if suffix == "ies":
-                return w[:-3] + "y"
-            if suffix == "es" and not w.endswith(("ses", "xes", "ches", "shes", "zes")):
-                return w[:-1]
-            return w[: -len(suffix)]
-    return w
+    """The Snowball (Porter 2) English stem, via PyStemmer: "changing" and "change" meet."""
+    return str(_STEMMER.stemWord(word.lower().strip(".,'’")))
 
 
 def content_stems(text: str) -> list[str]:
@@ -144,6 +141,13 @@ class Part:
     def typed(self) -> bool:
         """Asks for a figure (amount, duration, date, time, phone, count)."""
         return bool(self.wants & set(WANT_KINDS))
+
+    @property
+    def focus(self) -> str:
+        """The question itself, without the statement before it ("My meter is silent. When
+        do you send an engineer?" → "When do you send an engineer?")."""
+        sentences = [s for s in re.split(r"(?<=[.!])\s+", self.text.strip()) if s.strip()]
+        return sentences[-1] if sentences else self.text
 
 
 @dataclass

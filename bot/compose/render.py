@@ -82,31 +82,34 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?", ":")) else f"{text}."
 
 
-def _account_line(unit: AnswerUnit, part: Part | None) -> str:
+def _account_line(unit: AnswerUnit, parts: list[Part]) -> str:
+    """The facts of one record group each part asks about (at most three per part)."""
     pairs = list(zip(unit.header, unit.cells, strict=False))
-    if part is not None and len(pairs) > 2:
-        asked = set(content_stems(part.text))
-        wanted = [w for w in part.wants if w in WANT_KINDS]
+    if parts and len(pairs) > 2:
+        keep: set[int] = set()
+        for part in parts:
+            asked = set(content_stems(part.text))
+            wanted = [w for w in part.wants if w in WANT_KINDS]
 
-        def relevance(pair: tuple[str, str]) -> float:
-            label, value = pair
-            named = len(set(content_stems(label)) & asked)
-            kinds = {q.kind for q in quantities(value)}
-            typed = any(kinds & WANT_KINDS[w] for w in wanted)
-            return named + (1.5 if typed else 0.0)
+            def relevance(pair: tuple[str, str], asked: set[str] = asked, wanted: list[str] = wanted) -> float:
+                label, value = pair
+                named = len(set(content_stems(f"{label} {value}")) & asked)
+                kinds = {q.kind for q in quantities(value)}
+                typed = any(kinds & WANT_KINDS[w] for w in wanted)
+                return named + (1.5 if typed else 0.0)
 
-        ranked = sorted(((relevance(p), i) for i, p in enumerate(pairs)), key=lambda x: (-x[0], x[1]))
-        keep = sorted(i for r, i in ranked[:3] if r > 0)
-        pairs = [pairs[i] for i in keep] or pairs[:4]
+            ranked = sorted(((relevance(p), i) for i, p in enumerate(pairs)), key=lambda x: (-x[0], x[1]))
+            keep |= {i for r, i in ranked[:3] if r > 0}
+        pairs = [pairs[i] for i in sorted(keep)] or pairs[:4]
     facts = "; ".join(f"{label}: {value}" if label else value for label, value in pairs)
     where = unit.section if unit.section and unit.section != "your account" else ""
     return f"Your account — {where}: {facts}." if where else f"Your account — {facts}."
 
 
-def unit_line(unit: AnswerUnit, part: Part | None = None) -> str:
-    """One unit as the customer reads it (no citation)."""
+def unit_line(unit: AnswerUnit, part: Part | list[Part] | None = None) -> str:
+    """One unit as the customer reads it (no citation); ``part``: what it answers."""
     if unit.article_id == ACCOUNT:
-        return _account_line(unit, part)
+        return _account_line(unit, part if isinstance(part, list) else [part] if part else [])
     if unit.kind == "row":
         cells = [c for c in unit.cells]
         where = unit.section if unit.section and unit.section != unit.title else ""
@@ -135,7 +138,11 @@ def render(chosen: list[tuple[AnswerUnit, Part | None]], extra: dict[int, list[s
     citations: list[Citation] = []
     lines: list[str] = []
     seen: set[int] = set()
+    asked_by: dict[int, list[Part]] = {}
     for unit, part in chosen:
+        if part is not None:
+            asked_by.setdefault(id(unit), []).append(part)
+    for unit, _ in chosen:
         if id(unit) in seen:
             continue
         seen.add(id(unit))
@@ -154,7 +161,7 @@ def render(chosen: list[tuple[AnswerUnit, Part | None]], extra: dict[int, list[s
             )
         n = by_source[key]
         numbers[id(unit)] = n
-        line = unit_line(unit, part)
+        line = unit_line(unit, asked_by.get(id(unit), []))
         mark = f" [{n}]"
         lines.append(f"{line}{mark}")
         for more in extra.get(id(unit), []):

@@ -3,8 +3,9 @@
 Every unit is scored against every part of the question:
 
     score = 0.50·sim(part, unit) + 0.15·sim(conversation query, unit) + 0.35·coverage
-            + 0.12·type + 0.25·row key + range + account prior + repeat/tried penalties
-            − 0.02·source rank − length
+            + 0.2·type (0.05 for a yes/no question) + 0.2·steps + 0.25·row key + range
+            + account prior + echo + comparable figure + opening sentence + bold
+            − repeat/tried penalties − 0.02·source rank − length
 
 - ``sim``: cosine of the embeddings (the unit with its section heading; a row with its
   header row);
@@ -12,7 +13,7 @@ Every unit is scored against every part of the question:
   the candidate units, so words every unit shares count little);
 - ``type``: +1 when the unit holds what the part asks for (an amount for "how much", a
   duration or date for "how long"/"when", a phone number, a time of day), −1 when it
-  does not; steps and lists count for "how do I";
+  does not; ``steps``: a numbered list (then a list, a step) for "how do I";
 - ``row key``: a table row whose first cell the customer named ("Flexi plan", "A");
   ``range``: a row whose first cell is a range holding the customer's figure ("I owe £650"
   → "£300.01 to £1,000");
@@ -141,16 +142,21 @@ def _row_key(unit: AnswerUnit, part: Part, question: Question, idf: dict[str, fl
     if unit.kind != "row" or not unit.cells:
         return 0.0
     key = unit.cells[0]
-    said = f"{part.text} {question.context}"
-    if len(key) <= 3 and _UPPER_TOKEN.findall(key):
-        return 1.0 if re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", said) else 0.0
-    key_stems = content_stems(key)
-    if not key_stems or len(key_stems) > 6:
-        return 0.0
-    asked = set(content_stems(said))
-    total = sum(idf.get(s, default) for s in key_stems)
-    share = sum(idf.get(s, default) for s in key_stems if s in asked) / total if total else 0.0
-    return share if share >= 0.66 else 0.0
+    best = 0.0
+    # Named in this part counts fully; named only earlier in the conversation, half.
+    for said, weight in ((part.text, 1.0), (question.context, 0.5)):
+        if len(key) <= 3 and _UPPER_TOKEN.findall(key):
+            hit = re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", said) is not None
+            best = max(best, weight * hit)
+            continue
+        key_stems = content_stems(key)
+        if not key_stems or len(key_stems) > 6:
+            return 0.0
+        asked = set(content_stems(said))
+        total = sum(idf.get(s, default) for s in key_stems)
+        share = sum(idf.get(s, default) for s in key_stems if s in asked) / total if total else 0.0
+        best = max(best, weight * share if share >= 0.66 else 0.0)
+    return best
 
 
 _RANGE_OVER = re.compile(
@@ -209,9 +215,14 @@ def _typed(unit: AnswerUnit, part: Part) -> float:
     if wanted:
         kinds = {q.kind for q in unit.quantities}
         score += 1.0 if any(kinds & WANT_KINDS[w] for w in wanted) else -1.0
-    if "steps" in part.wants:
-        score += {"steps": 0.6, "list": 0.4, "step": 0.2, "item": 0.1}.get(unit.kind, 0.0)
     return score
+
+
+def _steps(unit: AnswerUnit, part: Part) -> float:
+    """How well a unit answers "how do I …": a numbered list best, then a list, a step."""
+    if "steps" not in part.wants:
+        return 0.0
+    return {"steps": 1.0, "list": 0.6, "step": 0.3, "item": 0.2}.get(unit.kind, 0.0)
 
 
 def select(
@@ -231,13 +242,17 @@ def select(
     stems = {i: set(content_stems(u.search_text)) for i, u in enumerate(units)}
     idf = _idf(units, stems)
     default_idf = math.log(1 + len(units))
-    texts = [p.text for p in question.parts] + [question.context] + [u.search_text for u in units]
+    n_parts = len(question.parts)
+    texts = [p.text for p in question.parts] + [p.focus for p in question.parts] + [question.context]
+    texts += [u.search_text for u in units]
     tried_texts = [t for t in tried if _TRIED.search(t)]  # ``tried``: the customer's earlier messages
     vecs = embedder.embed(texts + tried_texts)
-    n_parts = len(question.parts)
-    part_vecs, ctx_vec = vecs[:n_parts], vecs[n_parts]
-    unit_vecs = vecs[n_parts + 1 : n_parts + 1 + len(units)]
-    tried_vecs = vecs[n_parts + 1 + len(units) :]
+    # A part with a statement before its question is compared both whole and as the question.
+    part_vecs = (vecs[:n_parts] + vecs[n_parts : 2 * n_parts]) / 2
+    part_vecs /= np.maximum(np.linalg.norm(part_vecs, axis=1, keepdims=True), 1e-9)
+    ctx_vec = vecs[2 * n_parts]
+    unit_vecs = vecs[2 * n_parts + 1 : 2 * n_parts + 1 + len(units)]
+    tried_vecs = vecs[2 * n_parts + 1 + len(units) :]
     ctx_sims = unit_vecs @ ctx_vec
     tried_sims = (unit_vecs @ tried_vecs.T).max(axis=1) if len(tried_texts) else np.zeros(len(units))
     before = [_norm(t) for t in said_before if t.strip()]
@@ -251,17 +266,25 @@ def select(
     for k, part in enumerate(question.parts):
         sims = unit_vecs @ part_vecs[k]
         p_stems = content_stems(part.text)
+        focus = set(content_stems(part.focus))
         q_stems = p_stems + [w for w in ctx_stems if w not in p_stems]
-        weights = {w: (1.0 if w in p_stems else 0.5) for w in q_stems}
+        # The question's own words count most, a statement before it less, earlier turns least.
+        weights = {w: (1.0 if w in focus else 0.6 if w in p_stems else 0.4) for w in q_stems}
         echoed = {q.key for q in part.quantities if q.kind in ("money", "percent")}
+        # A figure is what "how much / when / what time" asks for; for "do I have to pay?" the
+        # answer is yes or no, and the figure matters less.
+        type_weight = 0.05 if "yesno" in part.wants else 0.2
+        compared = {q.kind for q in part.quantities if q.kind in ("duration", "date")}
         given = part.quantities + [q for q in said_quantities if q.key not in {p.key for p in part.quantities}]
         scored: list[Scored] = []
         for i, u in enumerate(units):
             cov_idf = {w: idf.get(w, default_idf) * weights[w] for w in q_stems}
             cov = _coverage(q_stems, stems[i], cov_idf, default_idf)
             typed = _typed(u, part)
-            s = 0.5 * float(sims[i]) + 0.15 * float(ctx_sims[i]) + 0.35 * cov + 0.12 * typed
-            s += 0.25 * _row_key(u, part, question, idf, default_idf) + _range(u, given)
+            s = 0.5 * float(sims[i]) + 0.15 * float(ctx_sims[i]) + 0.35 * cov + type_weight * typed
+            s += 0.2 * _steps(u, part)
+            key = _row_key(u, part, question, idf, default_idf)
+            s += 0.25 * key + _range(u, given)
             s -= 0.02 * u.source
             if u.is_account:
                 s += _account_prior(u, part, question, typed)
@@ -269,6 +292,12 @@ def select(
                 s -= 0.03 * max(0, len(u.plain) - 260) / 100
                 if u.position == first_of.get(u.article_id):
                     s += 0.03  # an article's opening sentence says what matters most
+                if u.emphasis:
+                    s += 0.06  # the editor set it in bold
+                if u.kind == "row" and "steps" in part.wants and not key:
+                    s -= 0.05  # one row of a table is a poor answer to "what should I do"
+            if compared and not u.is_account and compared & {q.kind for q in u.quantities}:
+                s += 0.1  # "it ends in five weeks" meets "in the last 49 days": a rule to compare with
             if echoed and any(q.key in echoed for q in u.quantities):
                 # the unit holds the very figure the customer gave ("I owe £412.60")
                 s += 0.5 if u.is_account else 0.15
@@ -285,7 +314,8 @@ def select(
 def _choose(ranked: list[Scored], part: Part) -> list[Scored]:
     """The best unit, plus: the whole numbered list for "how do I"; a near-tie row of the same
     table (an ambiguous "the longer one" shows both); one near-tie unit of the same section
-    (a table row and the sentence under it that completes it)."""
+    (a table row and the sentence under it that completes it), or of another section of the
+    same article within 0.05."""
     if not ranked:
         return []
     best = ranked[0]
@@ -298,12 +328,12 @@ def _choose(ranked: list[Scored], part: Part) -> list[Scored]:
         return chosen
     for other in ranked[1:4]:
         u = other.unit
+        same_section = u.section == best.unit.section
         if (
-            u.kind in ("sentence", "item", "row")
+            u.kind in ("sentence", "item", "row", "section")
             and u.article_id == best.unit.article_id
-            and u.section == best.unit.section
             and not (u.kind == "row" and best.unit.kind == "row" and u.block == best.unit.block)
-            and other.score >= best.score - 0.04
+            and other.score >= best.score - (0.04 if same_section else 0.05)
             and u.plain not in best.unit.plain
             and best.unit.plain not in u.plain
         ):

@@ -68,6 +68,7 @@ class AnswerUnit:
     cells: tuple[str, ...] = ()  # rows: this row's cells
     steps: tuple[str, ...] = ()  # steps: the numbered items in order
     block: int = 0  # units of one list or table share a block number
+    emphasis: bool = False  # the source set it in bold (an editor's "this matters most")
     _quantities: list[Quantity] | None = field(default=None, repr=False)
 
     @property
@@ -158,6 +159,16 @@ def split_prose(text: str) -> list[str]:
     return [s.strip() for s in _SENT.split(clean_markdown(text)) if len(s.strip()) >= 3]
 
 
+def _bold(text: str) -> set[str]:
+    """The sentences of a paragraph that are set in bold as a whole."""
+    out: set[str] = set()
+    for m in re.finditer(r"(\*\*|__)(.+?)\1", text):
+        for s in split_prose(m.group(2)):
+            if len(s) >= 20:
+                out.add(s)
+    return out
+
+
 def from_passages(passages: Sequence[Passage]) -> list[AnswerUnit]:
     """Every unit of every passage, in passage then reading order."""
     units: list[AnswerUnit] = []
@@ -198,6 +209,7 @@ def from_passages(passages: Sequence[Passage]) -> list[AnswerUnit]:
                     cells = _cells(line)
                     if any(cells):
                         units.append(unit("row", " | ".join(cells), header=header, cells=cells, lead=lead))
+
                 lead = ""
             elif kind == "numbered":
                 steps = tuple(clean_markdown(_NUMBERED.sub(r"\2", ln)) for ln in lines)
@@ -218,8 +230,9 @@ def from_passages(passages: Sequence[Passage]) -> list[AnswerUnit]:
                 lead = sentences[-1] if sentences and sentences[-1].endswith(":") else ""
                 if lead:
                     sentences = sentences[:-1]  # "You'll need:" introduces the list that follows
+                bold = _bold(text)
                 for s in sentences:
-                    units.append(unit("sentence", s))
+                    units.append(unit("sentence", s, emphasis=s in bold))
                 prose.extend(sentences)
                 prose_chars += len(text)
         if 2 <= len(prose) and prose_chars <= SECTION_CHARS and all(k in ("para", "quote") for k, _ in blocks):

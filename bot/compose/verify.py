@@ -54,6 +54,20 @@ class Verdict:
     reasons: list[str] = field(default_factory=list)
 
 
+_SENTENCE = re.compile(
+    r"\s*(.+?[.!?…](?:\s*\[\d{1,2}\])*|.+?\[\d{1,2}\](?:\s*\[\d{1,2}\])*)(?=\s+[A-Z0-9\"'(]|\s*$)", re.S
+)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences with the citations that follow them ("… arrives. [1]" stays one sentence)."""
+    out = [m.group(1).strip() for m in _SENTENCE.finditer(text.strip())]
+    covered = sum(len(s) for s in out)
+    if not out or covered < len(re.sub(r"\s+", "", text)) // 2:
+        return split_sentences(text)
+    return [s for s in out if s]
+
+
 def same_stem(a: str, b: str) -> bool:
     """Stems match, or one is a prefix of the other sharing 5+ letters ("deliver"/"delivery")."""
     if a == b:
@@ -123,7 +137,7 @@ def verify(draft: str, sources: dict[int, str], question: str = "", *, keep: fro
     dates and sums included). ``keep``: quantity kinds the question asks for that the
     composed answer has (a draft without one drops what was asked: "Express shipping is
     available" for "how much does it cost?"). Returns every reason it fails."""
-    sentences = split_sentences(draft)
+    sentences = _sentences(draft)
     if not sentences:
         return Verdict(False, ["empty draft"])
     asked = set(content_stems(question))
