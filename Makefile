@@ -42,12 +42,12 @@ chromium:
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/ruff check .
-	$(BIN)/mypy core knowledge bot copilot
+	$(BIN)/mypy core knowledge bot copilot analytics
 	$(BIN)/python -m pytest
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy core knowledge bot copilot
+	$(BIN)/mypy core knowledge bot copilot analytics
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(NAME)
