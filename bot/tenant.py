@@ -50,6 +50,7 @@ class TenantPolicy:
             repetition=h.repetition,
             no_answer=h.no_answer,
             after_hours=h.after_hours,
+            cancellation=h.cancellation,
             no_answer_limit=h.max_failed_attempts,
         )
         return cls(
