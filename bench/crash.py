@@ -26,6 +26,11 @@ from bench._server import demo_load, env_for, load_average, workers
 from bench.table import render
 
 
+def _acked(result: dict[str, load_bench.Run], live: load_bench.Run) -> int:
+    run = result.get("run", live)
+    return sum(1 for s in run.sent if s.message_id)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench crash", description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=40)
@@ -33,6 +38,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--kills", type=int, default=2)
     parser.add_argument("--first-kill-s", type=float, default=8.0, help="seconds of load before the first kill")
     parser.add_argument("--max-seconds", type=float, default=200.0)
+    parser.add_argument("--recover-s", type=float, default=300.0, help="wait this long for the sweeper at most")
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE")
     args = parser.parse_args(argv)
@@ -42,34 +48,45 @@ def main(argv: list[str]) -> int:
     env = env_for(data_dir, **extra)
     seconds = demo_load(env)
     command = "python -m bench crash " + " ".join(argv)
-    load_bench.RETRIES = 12  # a widget keeps retrying while the server restarts (backoff capped at 8 s)
+    load_bench.RETRIES = 60  # a widget keeps retrying while the server restarts (backoff capped at 8 s)
     with tempfile.TemporaryDirectory(prefix="sb-crash-logs-") as logs, workers([env], Path(logs)) as [worker]:
         warm = load_bench.warm_up(worker.url)
         result: dict[str, load_bench.Run] = {}
+        live = load_bench.Run()
 
         def drive() -> None:
             result["run"] = asyncio.run(
-                load_bench.drive([worker.url], args.conversations, args.messages, args.max_seconds)
+                load_bench.drive([worker.url], args.conversations, args.messages, args.max_seconds, run=live)
             )
 
         client = threading.Thread(target=drive)
         client.start()
         restarts: list[float] = []
-        time.sleep(args.first_kill_s)
+        acked_at_kill: list[int] = []
         for _ in range(args.kills):
+            # Kill once the server has acknowledged some messages and more are in flight.
+            waited = time.monotonic() + args.first_kill_s * 10
+            while client.is_alive() and time.monotonic() < waited and _acked(result, live) < 10 * (len(restarts) + 1):
+                time.sleep(0.5)
+            time.sleep(args.first_kill_s)
             if not client.is_alive():
                 break
+            acked_at_kill.append(_acked(result, live))
             worker.kill()
             time.sleep(1.0)
             start = time.perf_counter()
             worker.start()
-            worker.wait_healthy()
+            worker.wait_healthy(timeout_s=600)
             restarts.append(time.perf_counter() - start)
-            time.sleep(args.first_kill_s)
         client.join()
         run = result["run"]
-        time.sleep(5.0)  # the start-up sweep answers what the killed process left
+        # The start-up sweep answers what the killed process left: wait for it (bounded).
+        recover_start = time.monotonic()
         check = load_bench.verify(worker.url, run)
+        while check.unanswered and time.monotonic() - recover_start < args.recover_s:
+            time.sleep(5.0)
+            check = load_bench.verify(worker.url, run)
+        recovered_s = time.monotonic() - recover_start
         acked = sum(1 for s in run.sent if s.message_id)
         rows = [
             ["conversations x messages", f"{args.conversations} x {args.messages}"],
@@ -83,6 +100,8 @@ def main(argv: list[str]) -> int:
             ["stored twice", check.duplicated],
             ["conversations out of order", check.out_of_order],
             ["stored, left without a reply after restart", check.unanswered],
+            ["acknowledged before each kill", ", ".join(map(str, acked_at_kill))],
+            ["seconds after the load until every stored message had a reply", f"{recovered_s:.0f}"],
         ]
         print(
             f"setup: demo load {seconds:.0f}s into {data_dir}; one process, SQLite; warm-up {warm:.1f}s\n"

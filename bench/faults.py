@@ -32,6 +32,7 @@ import sqlite3
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -270,7 +271,7 @@ async def _redis_run(url: str, redis: PrivateRedis, outage_s: float, n: int) -> 
     return [
         ["posts (during and after the outage)", len(statuses)],
         ["posts failed (not 2xx)", failed],
-        ["statuses", ", ".join(f"{k}: {statuses.count(k)}" for k in sorted(set(map(str, statuses))))],
+        ["statuses", ", ".join(f"{k}: {v}" for k, v in sorted(Counter(map(str, statuses)).items()))],
         ["open websockets", len(sockets)],
         ["messages stored after the outage began", later],
         ["of those, never received by their websocket", missing],

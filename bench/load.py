@@ -141,9 +141,10 @@ async def _health(urls: list[str], run: Run, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), 0.1)
 
 
-async def drive(urls: list[str], n: int, m: int, max_seconds: float) -> Run:
+async def drive(urls: list[str], n: int, m: int, max_seconds: float, run: Run | None = None) -> Run:
+    """Run the conversations; ``run`` (optional) is filled in as they go, for a watcher."""
     questions = demo_questions(60)
-    run = Run()
+    run = run if run is not None else Run()
     deadline = time.monotonic() + max_seconds
     limits = httpx.Limits(max_connections=n + 20, max_keepalive_connections=n + 20)
     stop = asyncio.Event()
