@@ -157,3 +157,49 @@ def test_metrics_are_for_supervisors_only(client: TestClient) -> None:
     page = client.get("/supervisor")
     assert page.status_code == 200 and "/static/chart.umd.min.js" in page.text
     assert client.get("/static/chart.umd.min.js").status_code == 200
+
+
+def test_erasing_a_customer_removes_their_ratings(client: TestClient, demo_services: object) -> None:
+    from sqlalchemy import func, select
+
+    from core.db.schema import CsatResponse
+
+    me = customer_headers("cus_006")
+    conv = _start(client, "cus_006")
+    client.post(f"/api/conversations/{conv}/messages", json={"text": "I want to talk to a person"}, headers=me)
+    client.post(f"/api/agent/conversations/{conv}/close", headers=AGENT)
+    assert (
+        client.post(f"/api/conversations/{conv}/csat", json={"rating": 1, "comment": "slow"}, headers=me).status_code
+        == 201
+    )
+    assert client.delete("/api/admin/customers/cus_006", headers=SUPERVISOR).status_code == 200
+    with demo_services.store.session("larkspur") as s:  # type: ignore[attr-defined]
+        assert s.scalar(select(func.count()).select_from(CsatResponse)) == 0
+
+
+def test_the_public_surface_is_pinned() -> None:
+    import analytics
+
+    assert sorted(analytics.__all__) == sorted(
+        [
+            "MEASURES",
+            "TABLES",
+            "AlreadyRated",
+            "Analytics",
+            "AnalyticsParams",
+            "BadAnalyticsConfig",
+            "BadFilter",
+            "Bucket",
+            "ConversationsReport",
+            "CsatBook",
+            "CsatIn",
+            "CsatPublic",
+            "CsatStatus",
+            "GapFinder",
+            "GapsReport",
+            "MetricsFilter",
+            "MetricsReport",
+            "NotRatable",
+        ]
+    )
+    assert all(hasattr(analytics, name) for name in analytics.__all__)
