@@ -41,7 +41,7 @@ _OWN_LOOKUP = re.compile(
 )
 _INFO = re.compile(r"^\s*(?:(?:and|but|so|also|ok|okay)\s+)?(?:how|why|which|who|whom|whose|what|when|where)\b", re.I)
 _OWN_QUESTION = re.compile(
-    r"^\s*(?:where|what|when|how much|how many)(?:'s|\s+is|\s+are)\s+(?:\w+\s+)?my\b"
+    r"^\s*(?:where|what|when|how much|how many)(?:'s)?(?:\s+\w+){0,2}?\s+my\b"
     r"|^\s*(?:what|when|how much|how many)\b[^?]*\b(?:have|did)\s+i\b",
     re.I,
 )

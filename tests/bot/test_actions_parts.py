@@ -84,6 +84,8 @@ def test_answers_are_validated_with_a_sentence_for_the_re_ask() -> None:
         ("Can I spread it over 6 months?", False, True),
         ("cancel my order ORD-10041 please", False, True),
         ("where is my order?", True, True),
+        ("when will my GPS watch arrive?", True, True),
+        ("How long will my refund take?", True, False),
         ("How long could I spread £650 over on a payment plan?", False, False),
         ("If I give you a reading today, how long will a corrected bill take?", False, False),
         ("I need to send you a reading but I'm not sure which numbers to give you.", False, False),
