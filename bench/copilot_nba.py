@@ -32,6 +32,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--fake-embedder", action="store_true", help="hashing embedder instead of MiniLM")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from copilot.catalog import from_guidelines
     from copilot.guidelines import load_guidelines
     from copilot.next_action import NextActionAdvisor
     from core.models.embed import MiniLMEmbedder
@@ -40,7 +41,8 @@ def main(argv: list[str]) -> int:
 
     guidelines = load_guidelines(DATA)
     embedder = HashingEmbedder() if args.fake_embedder else MiniLMEmbedder()
-    advisor = NextActionAdvisor(guidelines, embedder)
+    catalog = from_guidelines(guidelines)  # the ABCD layout, imported into an action catalog
+    advisor = NextActionAdvisor(catalog, embedder)
     counts = Counter(a for s in guidelines.subflows for a in s.required)
     dialogues = json.loads((DATA / "abcd_sample.json").read_text(encoding="utf-8"))
     correct = Counter[str]()
@@ -58,15 +60,16 @@ def main(argv: list[str]) -> int:
             if speaker == "action" and action:
                 points += 1
                 nba = advisor.advise(turns, done)
-                predicted = nba.action if nba else None
-                sub, _, _ = advisor.classify(turns)
-                subflow_ok += sub.key == gold_key
+                predicted = nba.step if nba else None
+                ranked = advisor.rank(turns)
+                sub_key = ranked[0].action.key if ranked else "-"
+                subflow_ok += sub_key == gold_key
                 majority = next((a for a, _ in counts.most_common() if a not in done), None)
-                oracle_next = NextActionAdvisor.next_for(oracle, done).action if oracle else None
+                oracle_next = next((a for a in oracle.required if a not in done), None) if oracle else None
                 correct["copilot"] += predicted == action
                 correct["majority (baseline)"] += majority == action
                 correct["oracle subflow (ceiling)"] += oracle_next == action
-                lines.append([d["convo_id"], sub.key, gold_key, predicted or "-", action])
+                lines.append([d["convo_id"], sub_key, gold_key, predicted or "-", action])
                 done.append(action)
             elif speaker in ("customer", "agent"):
                 turns.append(Turn(author=Author(speaker), text=t["text"]))

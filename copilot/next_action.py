@@ -197,10 +197,14 @@ class NextActionAdvisor:
         return out
 
     def texts(self, turns: list[Turn]) -> list[str]:
-        """The turns that say what the conversation is about (customer and agent), latest last."""
+        """The turns that say what the conversation is about (customer and agent), in order."""
         said = [t for t in turns if t.author in (Author.customer, Author.agent) and t.text.strip()]
         informative = [t for t in said if len(content_words(_PLACEHOLDER.sub(" ", t.text))) >= 2]
-        return [t.text for t in (informative or said)[-self.max_turns :]]
+        chosen = informative or said
+        if len(chosen) > self.max_turns:  # a long conversation: how it began (the issue) and where it is now
+            half = self.max_turns // 2
+            chosen = chosen[:half] + chosen[-(self.max_turns - half) :]
+        return [t.text for t in chosen]
 
     def missing(self, texts: list[str]) -> list[str]:
         with self._lock:

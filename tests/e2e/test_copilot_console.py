@@ -1,6 +1,8 @@
 """The copilot in the agent console, in Chromium against the real server: a customer message
-arrives, the suggestions appear, one click inserts a suggested reply, the agent sends it, the
-customer receives it, and the feedback is on the supervisor's acceptance page."""
+arrives, the suggestions appear with the next best action (its reason and the guideline's
+steps, marked internal) apart from the suggested replies, the agent edits a reply and inserts
+it in one click, sends it, the customer receives it, and the feedback is on the supervisor's
+acceptance page."""
 
 from __future__ import annotations
 
@@ -42,12 +44,27 @@ def test_agent_inserts_a_suggested_reply_and_the_customer_gets_it(page: Page, li
         expect(articles.first).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
         expect(page.get_by_test_id("suggestions")).to_have_attribute("data-seq", str(seq))
         expect(articles.first.locator("mark")).to_be_visible()  # the matching passage is highlighted
-        expect(page.get_by_test_id("next-action-card")).to_be_visible()
+        # The next best action with why, and internal guidance kept apart from the replies.
+        nba = page.get_by_test_id("next-action-card")
+        expect(nba).to_be_visible()
+        expect(nba.get_by_test_id("next-action-label")).not_to_be_empty()
+        expect(nba.get_by_test_id("next-action-reason")).to_contain_text("Why:")
+        expect(nba.get_by_test_id("next-action-steps")).to_be_visible()
+        expect(nba.locator(".internal-note")).to_have_text("internal — do not send")
+        assert page.get_by_test_id("replies").locator(".internal-note").count() == 0
 
         reply = page.get_by_test_id("reply-suggestion").first
         expect(reply).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
         suggested = reply.get_by_test_id("reply-text").input_value()
         assert suggested.strip()
+        internal = page.locator('[data-testid=article-suggestion]:has(.internal)')
+        for i in range(internal.count()):  # no internal article's text is offered as a reply
+            highlight = internal.nth(i).locator("mark")
+            if highlight.count():
+                assert highlight.first.inner_text().strip() not in suggested
+        # The reply is editable before sending: the agent's edit is what the customer gets.
+        reply.get_by_test_id("reply-text").fill(suggested + " Anything else I can help with?")
+        suggested = reply.get_by_test_id("reply-text").input_value()
         reply.get_by_test_id("insert-reply").click()
         expect(page.get_by_test_id("reply")).to_have_value(suggested)
         page.get_by_test_id("send-reply").click()
