@@ -259,6 +259,21 @@ def _readings_split(
 _NARRATIVE_KEYS = re.compile(r"ticket|note|history|summary|subject|comment|message|outcome|reason", re.IGNORECASE)
 
 
+def resolved_row(question: str, passages: list[Passage], known: str) -> str | None:
+    """The row of a table the question is about that one value of the customer's own record
+    names ("Fixed 12" for a customer whose tariff is "Acme Fixed 12 (2025)"), or None."""
+    q = _stems(question)
+    values = [_stems(v) for v in known.splitlines() if v.strip()]
+    for p in passages[:2]:
+        for table in tables(p.text):
+            if not q & _stems(f"{table.dimension} {table.columns}"):
+                continue
+            for key, d in zip(table.keys, _distinctive(table.keys), strict=True):
+                if d and any(d <= v for v in values if v):
+                    return key
+    return None
+
+
 def known_words(facts: CustomerFacts | None) -> str:
     """The short values of the customer's own record, one per line (a tariff's name, a meter's
     type): a row one of them names needs no question. Free text (tickets, notes) is left out."""
@@ -344,4 +359,4 @@ def chosen_query(reply: str, question: str, options: list[str]) -> str:
     return " ".join(x for x in (question, reply, pick) if x).strip()
 
 
-__all__ = ["Clarification", "chosen_query", "known_words", "needs_clarification", "tables"]
+__all__ = ["Clarification", "chosen_query", "known_words", "needs_clarification", "resolved_row", "tables"]

@@ -19,7 +19,7 @@ from bot.actions.detect import requested_action
 from bot.answer import Answer, GroundedAnswerer
 from bot.brief import build_brief
 from bot.catalog import IntentCatalog
-from bot.clarify import chosen_query, known_words, needs_clarification
+from bot.clarify import chosen_query, known_words, needs_clarification, resolved_row
 from bot.compose import ComposeSettings
 from bot.errors import HandoffRequired
 from bot.intents import IntentPrediction
@@ -53,7 +53,9 @@ _NO = re.compile(r"^\s*(no|nope|nah|don't|do not|cancel that|never ?mind|stop|n)
 
 
 # Asked of the help centre before a cancellation handoff (any company: what leaving costs).
-_LEAVING_COST = "What fees do I pay if I cancel or leave early, and what happens to my final bill?"
+_LEAVING_COST = "What fee do I pay to leave early?"
+_DIGIT = re.compile(r"\d")
+_COST = re.compile(r"\b(?:fees?|charges?|costs?|penalt\w+|pay|payable)\b", re.IGNORECASE)
 
 
 def _actions(policy: TenantPolicy) -> list[ActionSpec]:
@@ -269,6 +271,15 @@ class Bot:
         """What the help centre (and the customer's own record) says about the cost of leaving,
         said before the handoff; "" when nothing grounded answers it."""
         question = _LEAVING_COST
+        mem = t.memory
+        ctx = self.context.context(
+            t.tenant_id, t.turns[mem.since_turn :], customer_id=t.customer_id, visibilities=PUBLIC, query=question
+        )
+        known = known_words(ctx.customer)
+        if needs_clarification(question, [], ctx.passages, embedder=self.embedder, known=known) is not None:
+            return ""  # the cost depends on something we do not know about this customer: no guess
+        row = resolved_row(question, ctx.passages, known)
+        question = f"{question} ({row})" if row else question
         turns = [*t.turns[:-1], Turn(author=Author.customer, text=question)]
         quiet = replace(
             t,
@@ -281,8 +292,12 @@ class Bot:
         if reply.kind != TurnKind.answer.value or not reply.text.strip():
             return ""
         text = re.sub(r"\s*\[\d{1,2}\]", "", reply.text).strip()
+        # Only the fee facts: sentences that state a figure and what it is a cost of.
+        facts = [x for x in re.split(r"(?<=[.!?])\s+", text) if _DIGIT.search(x) and _COST.search(x)]
+        if not facts:
+            return ""
         titles = list(dict.fromkeys(c.title for c in reply.citations if c.title))
-        return text + (f" (Source: {'; '.join(titles[:2])}.)" if titles else "")
+        return " ".join(facts) + (f" (Source: {'; '.join(titles[:2])}.)" if titles else "")
 
     def _decline_other_person(self, t: _Turn, who: str) -> BotReply:
         """Decline a request for another person's account data; offer public help pages."""

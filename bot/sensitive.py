@@ -54,7 +54,8 @@ _BEREAVEMENT = re.compile(
 )
 
 _FRAUD = re.compile(
-    r"\bfraud\w*\b|\bphish\w*\b|\bidentity (?:theft|fraud)\b|\bunauthori[sz]ed\b|\bhack(?:ed|er|ers|ing)\b"
+    r"\bfraud\w*\b(?!\s+(?:team|desk|department|unit|line|prevention|squad|officer|investigators?|extension))"
+    r"|\bphish\w*\b|\bidentity (?:theft|fraud)\b|\bunauthori[sz]ed\b|\bhack(?:ed|er|ers|ing)\b"
     r"|\b(?:someone|somebody|a stranger|strangers|scammers?|fraudsters?|criminals?|hackers?|a third party)\b"
     r"[\w' ]{0,25}\b(?:used|using|uses|stole|stolen|taken|took|accessed|opened|changed|moved|switched|transferred|"
     r"set up|got into|broke into|has got into|logged in|signed in|impersonat\w+|pretend\w*)\b"
@@ -150,8 +151,8 @@ _LEAVING = re.compile(
 )
 # A statement of intent or a request (not "how do I …", "can I …", "if I …").
 _INTENT = re.compile(
-    r"\b(?:i|we)(?: (?:want|would like|d like|wish|need|intend|plan|am|have decided|decided|will|have)|"
-    r"'(?:m|d like|d rather|ve decided|ll|ve))\b|(?:^|[,;:]\s*)(?:please\s+)?(?:cancel|close|terminate|end|delete|"
+    r"\b(?:i|we)(?: (?:want|would like|d like|wish|need|intend|plan|am|have decided|decided|will)|"
+    r"'(?:m|d like|d rather|ve decided|ll))\b|(?:^|[,;:]\s*)(?:please\s+)?(?:cancel|close|terminate|end|delete|"
     r"stop|remove|deactivate|discontinue|shut down)\b|\bplease\b|\b(?:considering|thinking (?:of|about))\b",
     re.IGNORECASE,
 )
