@@ -234,7 +234,7 @@ class Copilot:
     subject_pool: int = 3  # named subjects whose articles compete for the top places
     subject_candidates: int = 60
     candidates: int = 15  # articles the retrieval hands to the next-action ranking
-    situation_weight: float = 0.5  # the suggested action's situation search, in the article fusion
+    situation_weight: float = 1.0  # the suggested action's situation search, in the article fusion
     vector_cache: int = 50_000  # article embeddings kept for re-ranking a subject's articles
     sounds_like_weight: float = 0.3  # misheard words matched by sound (copilot.soundslike), vs. cosine
     _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, init=False, repr=False)
