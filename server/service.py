@@ -65,6 +65,8 @@ FAULT_HANDOFF_TEXT = (
     "who will see everything we've discussed."
 )
 BOT = ConversationState.bot.value
+# The bot answers in these states: a conversation waiting for the customer's yes to an action is still the bot's.
+BOT_SIDE = frozenset({BOT, ConversationState.awaiting_confirmation.value})
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces (as HTTP header values)
 
 
@@ -282,7 +284,9 @@ class ConversationService:
         """A retry gets the original message and its replies; a message whose turn died
         (no reply, none in flight here) is answered now."""
         conv = earlier.conversation
-        if earlier.replies or conv.state != BOT or self._answered(principal.tenant_id, conv.id, earlier.message.id):
+        if earlier.replies or conv.state not in BOT_SIDE or self._answered(
+            principal.tenant_id, conv.id, earlier.message.id
+        ):
             return TurnResult(conversation=conv, message=earlier.message, replies=earlier.replies, pending=False)
         if self.services.turns.in_flight(earlier.message.id):
             return TurnResult(conversation=conv, message=earlier.message, replies=[], pending=True)
@@ -306,7 +310,7 @@ class ConversationService:
             if stored.conversation.state in (ConversationState.human.value, ConversationState.handoff_pending.value):
                 self.suggest_for_agent(tenant, conv_id, stored.message.seq)
                 return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
-            if stored.conversation.state != BOT:
+            if stored.conversation.state not in BOT_SIDE:
                 return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
             screen = screen_input(stored.message.text)
             if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
@@ -356,7 +360,7 @@ class ConversationService:
             # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
             claimed = s.execute(
                 update(Conversation)
-                .where(Conversation.id == conv_id, Conversation.state == BOT)
+                .where(Conversation.id == conv_id, Conversation.state.in_(BOT_SIDE))
                 .values(**(values or {}), updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
@@ -386,7 +390,7 @@ class ConversationService:
                 if (m.meta or {}).get("reply_to") == stored.id
             ]
             conv_out = conversation_public(conv)
-        if conv_out.state != BOT and not replies:
+        if conv_out.state not in BOT_SIDE and not replies:
             self._publish(tenant, conv_id, "turn_cancelled", {"message_seq": stored.seq})
         return TurnResult(conversation=conv_out, message=stored, replies=replies)
 
@@ -563,7 +567,7 @@ class ConversationService:
         with self.services.store.session(tenant) as s:
             conv = get_conversation(s, conv_id)
             msg = s.get(Message, message_id)
-            if msg is None or conv.state != BOT or msg.author != Author.customer.value:
+            if msg is None or conv.state not in BOT_SIDE or msg.author != Author.customer.value:
                 return False
             last = s.scalar(select(Message.id).where(Message.conversation_id == conv_id).order_by(Message.seq.desc()))
             if last != message_id:

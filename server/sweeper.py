@@ -50,7 +50,7 @@ def orphans(services: Services, grace_s: float) -> list[tuple[str, str, str]]:
         .join(recent, (recent.c.conversation_id == Message.conversation_id) & (recent.c.seq == Message.seq))
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(
-            Conversation.state == ConversationState.bot.value,
+            Conversation.state.in_((ConversationState.bot.value, ConversationState.awaiting_confirmation.value)),
             Message.author == Author.customer.value,
             Message.created_at < cutoff,
         )
