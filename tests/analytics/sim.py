@@ -66,6 +66,7 @@ class Seeded:
     clock: SimClock
     ids: dict[str, str] = field(default_factory=dict)  # plan name -> conversation id
     topics: dict[str, str | None] = field(default_factory=dict)
+    queues: dict[str, str | None] = field(default_factory=dict)  # where the bot routed each handoff
 
 
 _TIMED: list[tuple[type, tuple[str, ...]]] = [
@@ -321,8 +322,7 @@ def seeded_services(data_dir: Path, **settings: object) -> Seeded:
     sim = Simulation(services, clock)
     play(sim)
     with services.store.session(TENANT) as s:
-        topics = {
-            name: (s.get(Conversation, cid).memory.get("bot", {}) or {}).get("topic_intent")  # type: ignore[union-attr]
-            for name, cid in sim.ids.items()
-        }
-    return Seeded(services, clock, dict(sim.ids), topics)
+        rows = {name: s.get(Conversation, cid) for name, cid in sim.ids.items()}
+        topics = {name: (c.memory.get("bot", {}) or {}).get("topic_intent") for name, c in rows.items() if c}
+        queues = {name: c.queue for name, c in rows.items() if c}
+    return Seeded(services, clock, dict(sim.ids), topics, queues)

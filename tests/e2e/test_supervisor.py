@@ -82,13 +82,14 @@ def test_supervisor_sees_rates_filters_drills_down_and_exports(live_server: str,
         assert r.status_code == 200 and r.json()["replies"][0]["kind"] == "answer", r.text
         assert http.post(f"/api/conversations/{bot_conv}/end", json={}, headers=other).json()["state"] == "closed"
 
+        queue = http.get(f"/api/agent/conversations/{conv}", headers=AGENT).json()["queue"]  # the bot's routing
         everything = http.get("/api/supervisor/metrics", headers=SUPERVISOR).json()
-        general = http.get("/api/supervisor/metrics", params={"queue": "general"}, headers=SUPERVISOR).json()
+        in_queue = http.get("/api/supervisor/metrics", params={"queue": queue}, headers=SUPERVISOR).json()
     s = everything["summary"]
     assert s["csat_score"]["denominator"] >= 1 and s["handoff"]["numerator"] >= 1
     assert s["bot_resolution"]["numerator"] >= 1
-    n_all, n_general = s["conversations"], general["summary"]["conversations"]
-    assert 1 <= n_general < n_all
+    n_all, n_queue = s["conversations"], in_queue["summary"]["conversations"]
+    assert queue and 1 <= n_queue < n_all
 
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -118,11 +119,11 @@ def test_supervisor_sees_rates_filters_drills_down_and_exports(live_server: str,
     expect(page.get_by_test_id("transcript-log")).to_contain_text("Hi, this is Sam", timeout=UI_TIMEOUT_MS)
 
     # Filter by a queue: the tiles follow.
-    page.get_by_test_id("f-queue").select_option("general")
+    page.get_by_test_id("f-queue").select_option(queue)
     page.get_by_test_id("apply").click()
-    expect(page.locator("body")).to_have_attribute("data-loaded", re.compile(r"\|general\|"), timeout=UI_TIMEOUT_MS)
-    expect(page.get_by_test_id("value-conversations")).to_have_text(str(n_general))
-    expect(page.get_by_test_id("scope")).to_contain_text("queue general")
+    expect(page.locator("body")).to_have_attribute("data-loaded", re.compile(rf"\|{queue}\|"), timeout=UI_TIMEOUT_MS)
+    expect(page.get_by_test_id("value-conversations")).to_have_text(str(n_queue))
+    expect(page.get_by_test_id("scope")).to_contain_text(f"queue {queue}")
 
     # Export a table as CSV.
     with page.expect_download(timeout=UI_TIMEOUT_MS) as download:
@@ -130,5 +131,5 @@ def test_supervisor_sees_rates_filters_drills_down_and_exports(live_server: str,
     text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
     rows_csv = list(csv.reader(io.StringIO(text)))
     assert rows_csv[0][:3] == ["key", "conversations", "bot_resolved"]
-    assert [r[0] for r in rows_csv[1:]] == ["general"] and int(rows_csv[1][1]) == n_general
+    assert [r[0] for r in rows_csv[1:]] == [queue] and int(rows_csv[1][1]) == n_queue
     assert errors == [], errors
