@@ -87,7 +87,7 @@ class PresidioDetector:
                 if kind_min[0] is Kind.card and not card_ok(re.sub(r"\D", "", text[res.start : res.end])):
                     continue
                 if kind_min[0] is Kind.phone and not_a_phone(text, res.start, res.end):
-                    continue  # an amount ("164.50 EUR") or an id ("order 3707955617")
+                    continue  # an amount ("164.50 XTS") or an id ("order 3707955617")
                 out.append(Span(res.start, res.end, kind_min[0], source=type(rec).__name__))
         return out
 
