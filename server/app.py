@@ -21,6 +21,7 @@ from server.routes import admin, agent, conversations, copilot, csat, pages, sup
 from server.routes import kb as kb_routes
 from server.routes.health import router as health_router
 from server.routes.pages import STATIC
+from server.secrets import check_widget_secrets
 from server.sweeper import Sweeper
 
 log = logging.getLogger("switchboard")
@@ -87,6 +88,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
+    if services.settings.environment == "production":
+        check_widget_secrets(services.settings, services.store, services.widget_secrets)  # else refuse to start
     if services.settings.redact_pii:
         install_log_redaction(services.redactor)  # trust: defence in depth, no PII in logs
     install_credential_masking(services.redactor if services.settings.redact_pii else None)  # no keys in logs

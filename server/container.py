@@ -44,6 +44,7 @@ from knowledge.retrievers.hybrid import HybridRetriever
 from knowledge.rewrite import ConversationRewriter, LlmRewriter, QueryRewriter
 from prompts.loader import PromptLoader
 from server.limits import Limits
+from server.secrets import WidgetSecrets
 from server.turns import TurnRegistry
 
 
@@ -75,6 +76,11 @@ class Services:
         if not tenant:
             raise ConfigurationError(f"{path} has no 'id'; set SWITCHBOARD_DEFAULT_TENANT")
         return str(tenant)
+
+    @cached_property
+    def widget_secrets(self) -> WidgetSecrets:
+        """Every tenant's widget secrets, with the rotation window (server/secrets.py)."""
+        return WidgetSecrets(self.settings)
 
     @cached_property
     def store(self) -> Store:

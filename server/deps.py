@@ -9,13 +9,14 @@ answers 404 for a conversation outside the caller's tenant before the route runs
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
 from core.db.conversations import get_conversation
-from core.errors import Forbidden
+from core.errors import ConfigurationError, Forbidden
 from server.auth import (
     Principal,
     Role,
@@ -24,8 +25,9 @@ from server.auth import (
     verify_widget_token,
 )
 from server.container import Services
-from server.secrets import widget_secrets
 from server.service import ConversationService
+
+log = logging.getLogger("switchboard.auth")
 
 
 def get_services(request: Request) -> Services:
@@ -52,10 +54,11 @@ def authenticate(
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
         tenant = read_widget_token_tenant(token)
-        secrets = widget_secrets(services.settings, tenant, services.store.tenant_config(tenant))
-        if not secrets:
-            raise Forbidden(f"Tenant {tenant!r} has no widget secret configured")
-        # current first; the previous one during a rotation
+        try:  # current first; the previous one during a rotation's overlap
+            secrets = services.widget_secrets.verifying(tenant, services.store.tenant_config(tenant))
+        except ConfigurationError as exc:
+            log.warning("widget sign-in refused: %s", exc)  # the operator's message; the caller gets a short one
+            raise Forbidden(f"Widget sign-in is not configured for tenant {tenant[:64]!r}") from None
         return verify_widget_token(token, secrets, max_lifetime_s=services.settings.widget_token_max_lifetime_s)
     raise Forbidden("Sign in: send a widget token (Authorization: Bearer …) or an API key (X-API-Key)")
 
