@@ -439,7 +439,7 @@ class ConversationService:
             with self.services.store.session(tenant) as s:
                 return s.scalar(select(Conversation.state).where(Conversation.id == conv_id))
 
-        return TakeoverWatch(taken_over, read_state)
+        return TakeoverWatch(taken_over, read_state, bot_states=BOT_SIDE)
 
     def _bot_turn(
         self,

@@ -59,20 +59,21 @@ class TurnRegistry:
 
 class TakeoverWatch:
     """``watch()`` is True once an agent took the conversation over: the in-process event
-    at once, or the stored state (``read_state()``, polled at most every ``poll_s``)."""
+    at once, or a stored state outside ``bot_states`` (``read_state()``, polled at most
+    every ``poll_s``)."""
 
     def __init__(
         self,
         event: threading.Event,
         read_state: Callable[[], str | None],
         *,
-        bot_state: str = "bot",
+        bot_states: frozenset[str] = frozenset({"bot"}),
         poll_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._event = event
         self._read_state = read_state
-        self._bot_state = bot_state
+        self._bot_states = bot_states
         self._poll_s = poll_s
         self._clock = clock
         self._next_poll = clock() + poll_s
@@ -90,7 +91,7 @@ class TakeoverWatch:
             state = self._read_state()
         except Exception:  # noqa: BLE001  (cannot tell: keep going; the final store checks again)
             return False
-        if state is not None and state != self._bot_state:
+        if state is not None and state not in self._bot_states:
             self._event.set()
             return True
         return False
