@@ -43,6 +43,7 @@ import httpx
 
 from bench._server import HOST, PrivateRedis, demo_load, env_for, free_port, load_average, rss_kb, workers
 from bench.answer_latency import demo_questions
+from bench.load import warm_up
 from bench.table import percentile, render
 
 SCENARIOS = ("down", "slow", "drip", "malformed", "redis", "db-lock", "body")
@@ -159,6 +160,7 @@ def model_scenario(mode: str, data_dir: Path, logs: Path) -> list[object]:
             messages_per_minute_per_tenant="100000",
         )
         with workers([env], logs) as [w]:
+            warm_up(w.url)  # loads MiniLM: not part of any turn measured below
             results = asyncio.run(_turns(w.url, demo_questions(24), 8))
     times = [t for t, _, _ in results]
     statuses = sorted({s for _, s, _ in results})
