@@ -246,6 +246,13 @@ class KeywordIndex:
         with self._lock:
             return self._tenant(tenant_id).n_alive
 
+    def document_frequencies(self, tenant_id: str, terms: Sequence[str]) -> dict[str, int]:
+        """How many of the tenant's chunks hold each (stemmed, lower-case) term; 0 for a term
+        the tenant's content never uses."""
+        with self._lock:
+            df = self._tenant(tenant_id).df
+            return {t: max(int(df.get(t, 0)), 0) for t in terms}
+
     def query(self, text: str, k: int, filters: Filters) -> list[tuple[Chunk, float]]:
         terms = set(tokenize(text))
         if not terms or k < 1:
