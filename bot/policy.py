@@ -427,6 +427,7 @@ class Bot:
             settings=ComposeSettings.for_tenant(t.policy, t.now, mem.language),
             said_before=[x.text for x in recent if x.author == Author.bot],
             customer_said=t.customer_texts[:-1],
+            vocabulary=lambda stems: self.context.document_frequencies(t.tenant_id, stems),
         )
         weak = answer.mode == "abstain"  # a composed answer passed the calibrated answerability decision
         mem.note("KB search found nothing" if answer.mode == "abstain" else f"answered from KB ({answer.mode})")
