@@ -191,6 +191,7 @@ def feature_rows(services: object, examples: list[Example]) -> list[dict[str, ob
             settings=settings,
             said_before=[t.text for t in turns if t.author == Author.bot],
             customer_said=[t.text for t in turns if t.author == Author.customer][:-1],
+            vocabulary=lambda stems, tenant=ex.tenant: context.document_frequencies(tenant, stems),
         )
         rows.append({"source": ex.source, "label": ex.label, **features(selection)})
         if i % 50 == 0:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -148,13 +148,15 @@ class GroundedAnswerer:
         said_before: Sequence[str] = (),
         customer_said: Sequence[str] = (),
         threshold: float | None = None,
+        vocabulary: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
     ) -> Answer:
         """Answer ``question`` (the customer's last message; ``query`` its conversation-aware
         rewrite) from ``passages`` and the signed-in ``customer``'s own record.
 
         ``settings``: the tenant's today, currency, locale and closed dates;
         ``said_before``: the bot's earlier replies; ``customer_said``: the customer's earlier
-        messages; ``threshold``: the tenant's abstain threshold (None: the default)."""
+        messages; ``threshold``: the tenant's abstain threshold (None: the default);
+        ``vocabulary(stems)``: the tenant's KB document frequencies (an answerability signal)."""
         settings = settings or ComposeSettings(today=date.today())
         threshold = threshold if threshold is not None else settings.answer_threshold
         if not passages and customer is None:
@@ -167,6 +169,7 @@ class GroundedAnswerer:
             settings=settings,
             said_before=said_before,
             customer_said=customer_said,
+            vocabulary=vocabulary,
         )
         p, flags = self.answerability(selection, threshold)
         if not any(flags):

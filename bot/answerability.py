@@ -5,7 +5,10 @@ A logistic model over domain-neutral signals of the composer's selection (no wor
 - ``sim``: cosine of the question and its best unit (``sim_any``: and any unit);
 - ``coverage``: IDF-weighted share of the question's content words in the best unit
   (``coverage_any``: anywhere in the retrieved units; a word no unit has weighs most);
+- ``coverage_focus``: the same for the question sentence alone (not the statement before it);
 - ``missing``: how many of the question's content words no retrieved unit contains (≤ 3);
+- ``unknown``: how many words of the question sentence the tenant's whole KB never uses (≤ 3;
+  ``ContextBuilder.document_frequencies``);
 - ``typed`` / ``typed_found``: the question asks for a figure (an amount, a date, a duration,
   a phone number, a time) / the best unit holds one of that kind;
 - ``score``: the selection score of the best unit, ``margin``: its lead over the best unit
@@ -41,8 +44,10 @@ FEATURES = (
     "sim",
     "sim_any",
     "coverage",
+    "coverage_focus",
     "coverage_any",
     "missing",
+    "unknown",
     "typed",
     "typed_found",
     "score",
@@ -68,6 +73,11 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     total = sum(idf.get(w, default_idf) for w in stems)
     cov_any = sum(idf.get(w, default_idf) for w in stems if w in everything) / total if total else 0.0
     missing = sum(w not in everything for w in stems)
+    focus = content_stems(part.focus)
+    vocabulary = selection.vocabulary
+    # Words of the question itself the help center never uses ("interest", a language, a
+    # product it does not sell); without the tenant's vocabulary, the retrieved units'.
+    unknown = sum((vocabulary.get(w, 0) if vocabulary is not None else w in everything) == 0 for w in focus)
     best = ranked[0] if ranked else None
     other = next((s for s in ranked[1:] if best is not None and s.unit.article_id != best.unit.article_id), None)
     typed = bool(part.wants & set(WANT_KINDS))
@@ -75,8 +85,10 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         "sim": best.sim if best else 0.0,
         "sim_any": max((s.sim for s in ranked), default=0.0),
         "coverage": best.coverage if best else 0.0,
+        "coverage_focus": _covered(focus, best.unit.search_text if best else "", idf, default_idf),
         "coverage_any": cov_any,
         "missing": float(min(missing, 3)),
+        "unknown": float(min(unknown, 3)),
         "typed": float(typed),
         "typed_found": float(bool(best and typed and best.typed)),
         "score": best.score if best else 0.0,
@@ -84,6 +96,12 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         "words": float(min(len(stems), 12)),
         "followup": float(bool(q.context) and q.context.strip() != q.text.strip()),
     }
+
+
+def _covered(stems: list[str], text: str, idf: dict[str, float], default: float) -> float:
+    have = set(content_stems(text))
+    total = sum(idf.get(w, default) for w in stems)
+    return sum(idf.get(w, default) for w in stems if w in have) / total if total else 0.0
 
 
 def _whole(selection: Selection) -> PartChoice:

@@ -13,6 +13,7 @@ become facts, and neither does a value shaped like an internal code ("D-28", "GW
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from babel.numbers import list_currencies
@@ -57,6 +58,11 @@ class ContextBuilder:
             queries = [last_customer_turn(turns), q]
             passages = self.retriever.search_many(queries, k=k or self.k, filters=filters) if q else []
         return Context(query=q, passages=passages, customer=self.facts(tenant_id, customer_id))
+
+    def document_frequencies(self, tenant_id: str, terms: Sequence[str]) -> dict[str, int]:
+        """How many of the tenant's KB chunks hold each stemmed term (0: the help center never
+        uses the word) — a domain-neutral signal that a question is about something else."""
+        return self.retriever.keyword.document_frequencies(tenant_id, terms)
 
     def facts(self, tenant_id: str, customer_id: str | None) -> CustomerFacts | None:
         if not customer_id:

@@ -10,12 +10,12 @@ instruction-following model's phrasing must pass before it replaces the composed
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.compose.dates import anchors, deadline, sums
-from bot.compose.question import Part, Question, analyse
+from bot.compose.question import Part, Question, analyse, content_stems
 from bot.compose.render import ValueFormatter, format_date, render, unit_line
 from bot.compose.select import CachedEmbedder, PartChoice, Selection, select
 from bot.compose.units import ACCOUNT, AnswerUnit, from_account, from_passages
@@ -84,8 +84,28 @@ class Composition:
 UNKNOWN_PART = "I couldn't find anything in our help center about {what}."
 
 
+def _rate_unit(pc: PartChoice, question: str) -> AnswerUnit | None:
+    """For "how much would N things cost?": a unit near the top of the ranking, of an article
+    already chosen, whose rate the sum needs when the chosen units have none (the table row
+    with "£6 per line for each month" next to a worked example for another count)."""
+    if "amount" not in pc.part.wants or not pc.chosen:
+        return None
+
+    def probe(u: AnswerUnit) -> bool:
+        return sums(question, u.plain, str, 100) is not None
+
+    if any(probe(s.unit) for s in pc.chosen):
+        return None
+    articles = {s.unit.article_id for s in pc.chosen}
+    for s in pc.ranked[:8]:
+        if s.unit.article_id in articles and not s.unit.is_account and probe(s.unit):
+            return s.unit
+    return None
+
+
 def _asks(text: str) -> bool:
-    return "?" in text or any(p.wants for p in analyse(text).parts)
+    """A question (not a statement such as "When I switched last month, I had a meter.")."""
+    return "?" in text or (not text.rstrip().endswith(".") and any(p.wants for p in analyse(text).parts))
 
 
 class Composer:
@@ -102,9 +122,11 @@ class Composer:
         settings: ComposeSettings,
         said_before: Sequence[str] = (),
         customer_said: Sequence[str] = (),
+        vocabulary: Callable[[Sequence[str]], Mapping[str, int]] | None = None,
     ) -> Selection:
         """Units from ``passages`` (and the customer's own record) scored for each part of
-        ``question``; ``query`` is the conversation-aware rewrite."""
+        ``question``; ``query`` is the conversation-aware rewrite; ``vocabulary(stems)``: how
+        many KB chunks of the tenant hold each stem (``ContextBuilder.document_frequencies``)."""
         units = from_passages(passages)
         units += from_account(customer, settings.formatter, first_source=len(passages))
         q = analyse(question, query, signed_in=customer is not None)
@@ -112,7 +134,11 @@ class Composer:
             # The earlier reply answered a statement ("I'm moving out on 27 March."): saying it
             # again to the question that follows is no repeat.
             said_before = ()
-        return select(q, units, self.embedder, said_before=said_before, tried=customer_said)
+        selection = select(q, units, self.embedder, said_before=said_before, tried=customer_said)
+        if vocabulary is not None:
+            stems = sorted({s for p in q.parts for s in content_stems(p.text)})
+            selection.vocabulary = dict(vocabulary(stems))
+        return selection
 
     def compose(
         self,
@@ -126,11 +152,17 @@ class Composer:
         choice); the other parts are named as not found."""
         fmt = settings.formatter
         flags = list(answer) if answer is not None else [bool(pc.chosen) for pc in selection.parts]
+        answered_units = {id(s.unit) for pc, ok in zip(selection.parts, flags, strict=True) if ok for s in pc.chosen}
         chosen: list[tuple[AnswerUnit, Part]] = []
         unknown: list[Part] = []
         for pc, ok in zip(selection.parts, flags, strict=True):
-            if ok and pc.chosen:
+            # A part whose best unit answers another part too is answered by it ("when does
+            # my plan end, and what is the fee?" — both are in the plan's record).
+            if pc.chosen and (ok or id(pc.chosen[0].unit) in answered_units):
                 chosen.extend((s.unit, pc.part) for s in pc.chosen)
+                rate = _rate_unit(pc, selection.question.text)
+                if rate is not None and all(rate is not u for u, _ in chosen):
+                    chosen.append((rate, pc.part))
             else:
                 unknown.append(pc.part)
         extra: dict[int, list[str]] = {}
@@ -146,8 +178,6 @@ class Composer:
             if "amount" in part.wants:
                 worked = sums(part.text if part.quantities else selection.question.text, unit.plain,
                               fmt.money, fmt.minor_units())
-                if worked is None and not part.quantities:
-                    worked = None
                 if worked:
                     lines.append(worked)
             if lines:

@@ -98,6 +98,7 @@ class Selection:
     parts: list[PartChoice]
     units: list[AnswerUnit]
     idf: dict[str, float] = field(default_factory=dict)
+    vocabulary: dict[str, int] | None = None  # KB document frequency of the question's stems
 
     def chosen_units(self) -> list[AnswerUnit]:
         out: list[AnswerUnit] = []
