@@ -206,11 +206,13 @@ def report(mode: str, n: int, m: int, run: Run, check: Check, setup: str, comman
     acked = [s for s in run.sent if s.message_id]
     latencies = [s.latency_s for s in acked]
     no_429 = sum(1 for s in run.sent if s.first_status in (200, 202) and s.replied)
+    handled = sum(1 for s in run.sent if s.first_status in (200, 202))
     five = sum(v for k, v in final.items() if k.startswith("5"))
     rows = [
         ["conversations x messages", f"{n} x {m}"],
         ["messages sent", len(run.sent)],
-        ["answered at the first try (200 with a reply)", f"{no_429} ({100 * no_429 / max(1, len(run.sent)):.1f} %)"],
+        ["handled at the first try, no 429 (2xx)", f"{handled} ({100 * handled / max(1, len(run.sent)):.1f} %)"],
+        ["  of which with a bot reply (else: handed off, a human's)", no_429],
         ["first-try statuses", ", ".join(f"{k}: {v}" for k, v in sorted(first.items()))],
         ["final statuses (after retries)", ", ".join(f"{k}: {v}" for k, v in sorted(final.items()))],
         ["429 at the first try", first.get("429", 0)],
