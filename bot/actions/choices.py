@@ -147,7 +147,7 @@ def narrow(choices: list[Choice], text: str, ignore: Iterable[str] = ()) -> Narr
 
 
 def _shape(value: str) -> str:
-    """``ORD-10041`` → ``AAA99999``: letters and digits by position, separators dropped."""
+    """``AB-10041`` → ``AA99999``: letters and digits by position, separators dropped."""
     return re.sub(r"\d", "9", re.sub(r"[A-Za-z]", "A", _ALNUM.sub("", value.lower())))
 
 
