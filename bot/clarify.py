@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 _GENERIC = frozenset(
     "need want get got give tell know sure help like please would could should just really also thing things "
     "something anything about much many mean means meaning work working properly right wrong do did does done "
-    "i'm i've i'd me my mine us our you your it it's that's there what's how's one ones way ways out up "
+    "i'm i've i'd me my mine us our you your it it's that's there what's how's one ones way ways out up back "
     # when, not what: "at the end of the month", "soon", "last week"
     "today tomorrow yesterday soon now later time day days week weeks month months year years end "
     "morning evening night weekend next last ago recently someone somebody someone's anyone".split()
@@ -208,11 +208,12 @@ def _readings(passages: list[Passage]) -> list[_Reading]:
     seen_articles: set[str] = set()
     for key, ps in groups.items():
         if len(articles) > 1:
-            # Different articles: one reading per article, named by its title.
-            if key[0] in seen_articles:
+            # Different articles: one reading per title (chunks of one page may carry several ids).
+            title = ps[0].title.strip().lower()
+            if title in seen_articles:
                 continue
-            seen_articles.add(key[0])
-            same = tuple(p for p in passages if p.article_id == key[0])
+            seen_articles.add(title)
+            same = tuple(p for p in passages if p.title.strip().lower() == title)
             out.append(_Reading(key, ps[0].title, same))
         else:
             out.append(_Reading(key, key[1], tuple(ps)))
@@ -252,7 +253,10 @@ def _readings_split(
         return None  # the two say the same thing
     l1, l2 = _stems(first.label), _stems(second.label)
     if (q & (l1 ^ l2)) and not _UNSPECIFIED_WHO.search(question):
-        return None  # the question uses a word of one reading only: it chose
+        return None  # the question uses a word of one reading's name only: it chose
+    t1, t2 = (_stems(" ".join(p.text for p in r.passages)) for r in (first, second))
+    if q & (t1 ^ t2) - (l1 | l2):
+        return None  # the question uses a word only one reading's text has ("pillows"): it points there
     return first.label, second.label
 
 
