@@ -126,7 +126,7 @@ def _stems(text: str) -> set[str]:
 
 
 def _distinctive(keys: tuple[str, ...]) -> list[set[str]]:
-    """Each key's words minus the words every key shares ("Brightwater Flex" → {"flex"})."""
+    """Each key's words minus the words every key shares ("Acme Flex" → {"flex"})."""
     sets = [_stems(k) for k in keys]
     common = set.intersection(*sets) if sets else set()
     return [s - common for s in sets]

@@ -35,7 +35,7 @@ _THIRD_PARTY = re.compile(
     r"|\b(?:someone|somebody) else(?:'s)?\b",
     re.IGNORECASE,
 )
-# Two capitalised words not at the start of a sentence: a person's name ("Owen Price").
+# Two capitalised words not at the start of a sentence: a person's name ("Ada Lovell").
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\s+([A-Z][a-z]+(?:[-'][A-Z][a-z]+)?)\b")
 _DATA = (
     r"(?:balance|bills?|debts?|arrears|direct debits?|payments?|instalments?|tariff|rates?|prices?|"
@@ -63,7 +63,7 @@ _ASKS = re.compile(
     + r"\s+(?:lives?|live|moved?|has moved|is living|went|go)\b",
     re.IGNORECASE,
 )
-# A question about someone's account data where the owner is named with a possessive ("Owen's balance").
+# A question about someone's account data where the owner is named with a possessive ("Ada's balance").
 _POSSESSIVE_ASK = re.compile(r"\b[A-Z][a-z]+(?:'s)\s+(?:\w+\s+){0,2}" + _DATA + r"\b")
 
 

@@ -185,7 +185,7 @@ def legal_threat(text: str) -> str | None:
         return m.group(0)
     for sentence in _sentences(text):
         if _QUESTION_START.match(sentence):
-            continue  # "How long before I can take my complaint to the ombudsman?" asks how
+            continue  # "how do I complain to the ombudsman?" asks how
         m = _unnegated(_REGULATOR_THREAT, sentence)
         if m is not None:
             return m.group(0)
