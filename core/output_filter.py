@@ -26,7 +26,7 @@ from core.redaction import Kind, default_redactor
 SAFE_TEXT = "I'm sorry, I can't help with that here. Could you rephrase your question about your order or our services?"
 CANARY_PREFIX = "SBX"
 DEFAULT_ALLOWED_HOSTS: frozenset[str] = frozenset()
-OUTPUT_KINDS = frozenset({Kind.card, Kind.cvv, Kind.iban, Kind.national_id, Kind.secret})
+OUTPUT_KINDS = frozenset({Kind.card, Kind.cvv, Kind.expiry, Kind.iban, Kind.national_id, Kind.secret})
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"')\]]+", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)\b")
