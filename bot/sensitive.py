@@ -314,11 +314,25 @@ class SensitiveMatch:
         return "; ".join(self.topic.examples) if self.topic is not None else self.key.replace("_", " ")
 
 
+def _reason(value: str) -> HandoffReason:
+    """A tenant's reason as recorded: a product reason or ``sensitive_<slug>``; anything else is
+    recorded as ``sensitive_topic`` (the tenant's word stays in the brief's detail)."""
+    try:
+        return HandoffReason(value)
+    except ValueError:
+        return HandoffReason.sensitive_topic
+
+
 def _from_topic(topic: SensitiveTopic, category: Category | None, detail: str) -> SensitiveMatch:
-    reason = HandoffReason(topic.reason) if topic.reason else (category.reason if category else None)
+    if topic.reason:
+        reason = _reason(topic.reason)
+        if reason.value != topic.reason:
+            detail = f"{detail}; tenant reason: {topic.reason}"
+    else:
+        reason = category.reason if category is not None else _reason(topic.handoff_reason)
     return SensitiveMatch(
         key=category.key if category is not None else topic.key,
-        reason=reason or HandoffReason(topic.handoff_reason),
+        reason=reason,
         policy=topic.policy,
         detail=detail,
         queue=topic.queue,

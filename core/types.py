@@ -34,10 +34,11 @@ class ConversationState(str, Enum):
 class HandoffReason(str, Enum):
     """Why the bot handed off, recorded exactly (analytics and evals compare the value).
 
-    The product's own reasons are members. A tenant may name its own reason for one of its
-    sensitive topics (``SensitiveTopic.reason``, default ``sensitive_<key>``); such a value
-    (a lower-case slug) becomes a member on first use, so ``HandoffReason("sensitive_safety")``
-    works and ``.value`` is the tenant's string. Anything else raises ``ValueError``.
+    The product's own reasons are members. A tenant's sensitive topic records
+    ``sensitive_<key>`` (``SensitiveTopic.handoff_reason``); such a value (``sensitive_`` and a
+    lower-case slug) becomes a member on first use, so ``HandoffReason("sensitive_safety")``
+    works and ``.value`` is the tenant's string. Anything else raises ``ValueError`` (a typo in
+    an eval suite's expected reason is still an error).
     """
 
     explicit_request = "explicit_request"
@@ -65,7 +66,7 @@ class HandoffReason(str, Enum):
         return None
 
 
-_REASON_SLUG = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_REASON_SLUG = re.compile(r"sensitive_[a-z0-9_]{1,54}")
 
 
 class Turn(BaseModel):
