@@ -113,7 +113,8 @@ class Settings(BaseSettings):
     widget_token_max_lifetime_s: int = Field(default=12 * 3600, gt=0)
     # KB loading: one file's budget (knowledge/kb.py); over it the file gets its own error.
     kb_max_chunks_per_file: int = Field(default=1000, gt=0)  # ~1.2 M characters of text
-    kb_max_seconds_per_file: float = Field(default=300.0, gt=0)  # redaction + scan + splitting; generous: a busy machine is slow, the chunk budget bounds the work
+    # Redaction + scan + splitting; generous because a busy machine is slow (the chunk budget bounds the work).
+    kb_max_seconds_per_file: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
