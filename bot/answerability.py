@@ -12,7 +12,9 @@ A logistic model over domain-neutral signals of the composer's selection (no wor
 - ``typed`` / ``typed_found``: the question asks for a figure (an amount, a date, a duration,
   a phone number, a time) / the best unit holds one of that kind;
 - ``score``: the selection score of the best unit, ``margin``: its lead over the best unit
-  of another article;
+  of another article; ``sim_gap``: its similarity above the median unit's (self-normalising
+  across help centers whose similarities run higher or lower); ``top_source``: it comes from
+  the passage retrieval ranked first; ``unknown_all``: as ``unknown`` over the whole part;
 - ``words``: how many content words the question has (≤ 12); ``followup``: the question
   leaned on earlier turns (the rewrite added words).
 
@@ -33,6 +35,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from statistics import median
 
 from bot.compose.question import WANT_KINDS, Part, Question, content_stems
 from bot.compose.select import PartChoice, Selection
@@ -52,6 +55,9 @@ FEATURES = (
     "typed_found",
     "score",
     "margin",
+    "sim_gap",
+    "unknown_all",
+    "top_source",
     "words",
     "followup",
 )
@@ -78,6 +84,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     # Words of the question itself the help center never uses ("interest", a language, a
     # product it does not sell); without the tenant's vocabulary, the retrieved units'.
     unknown = sum((vocabulary.get(w, 0) if vocabulary is not None else w in everything) == 0 for w in focus)
+    unknown_all = sum((vocabulary.get(w, 0) if vocabulary is not None else w in everything) == 0 for w in stems)
     best = ranked[0] if ranked else None
     other = next((s for s in ranked[1:] if best is not None and s.unit.article_id != best.unit.article_id), None)
     typed = bool(part.wants & set(WANT_KINDS))
@@ -93,6 +100,9 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         "typed_found": float(bool(best and typed and best.typed)),
         "score": best.score if best else 0.0,
         "margin": (best.score - other.score) if best and other else 0.0,
+        "sim_gap": (best.sim - float(median(s.sim for s in ranked))) if best else 0.0,
+        "unknown_all": float(min(unknown_all, 3)),
+        "top_source": float(bool(best and best.unit.source == 0)),
         "words": float(min(len(stems), 12)),
         "followup": float(bool(q.context) and q.context.strip() != q.text.strip()),
     }
