@@ -189,6 +189,8 @@ class TenantConfig(_Strict):
     actions: list[ActionSpec] = Field(default_factory=list)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     allowed_link_hosts: list[str] = Field(default_factory=list)  # hosts the bot may link to
+    # The bot abstains below this P(answerable) (bot/answerability.py); None: the fitted default.
+    answer_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     widget_secret_env: str | None = None  # environment variable holding the widget secret
     widget_secret_file: str | None = None  # or a file holding it (never the secret itself)
     widget_secret_previous_env: str | None = None  # the old secret, accepted during rotation
