@@ -295,3 +295,14 @@ def test_a_base_model_never_writes_and_the_composed_answer_streams() -> None:
     assert chat.prompts == [], "the base model was asked to write"
     assert answer.mode == "extractive" and "£9.90" in answer.text
     assert "".join(streamed) == answer.text
+
+
+def test_the_calibrated_decision_abstains_off_topic_and_the_tenant_sets_the_threshold() -> None:
+    fitted = GroundedAnswerer(base_model(), HashingEmbedder(), PromptLoader())  # bot/answerability.json
+    passages = kb(SHIPPING, ADDRESS)
+    assert fitted.answer("What is the zorblax quintuple frobnication of a wombat?", passages, settings=GBP).mode == (
+        "abstain"
+    )
+    assert fitted.answer("How much does express shipping cost?", passages, settings=GBP).mode == "extractive"
+    strict = ComposeSettings(today=TODAY, currency="GBP", answer_threshold=1.0)
+    assert fitted.answer("How much does express shipping cost?", passages, settings=strict).mode == "abstain"
