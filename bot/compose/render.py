@@ -17,6 +17,7 @@ as "Wednesday 18 March 2026".
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -77,6 +78,10 @@ class Rendered:
     numbers: dict[int, int]  # id(unit) -> citation number
 
 
+def _plain(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"\[\d+\]", "", text)).strip().rstrip(".").lower()
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if text.endswith((".", "!", "?", ":")) else f"{text}."
@@ -123,6 +128,14 @@ def unit_line(unit: AnswerUnit, part: Part | list[Part] | None = None) -> str:
     if unit.kind == "steps":
         lead = f"{unit.lead}\n" if unit.lead else ""
         return lead + "\n".join(f"{i}. {_sentence(s)}" for i, s in enumerate(unit.steps, start=1))
+    if unit.kind in ("item", "step"):
+        # An item alone loses its list's meaning ("You switch in the last 49 days."): say what
+        # the list is about, from the sentence that introduced it or the section heading.
+        item = re.sub(r"[,;]?\s+(?:or|and)\.?$", "", unit.text.strip()).rstrip(";,")
+        lead = unit.lead.rstrip(":").strip() or (unit.section if unit.section != unit.title else "")
+        if lead and len(lead) <= 120:
+            return _sentence(f"{lead}: {item[:1].lower() + item[1:] if not item[:2].isupper() else item}")
+        return _sentence(item)
     if unit.kind == "list":
         lead = f"{unit.lead}\n" if unit.lead else ""
         return lead + "\n".join(f"- {s.rstrip(';')}" for s in unit.steps)
@@ -146,6 +159,9 @@ def render(chosen: list[tuple[AnswerUnit, Part | None]], extra: dict[int, list[s
         if id(unit) in seen:
             continue
         seen.add(id(unit))
+        line = unit_line(unit, asked_by.get(id(unit), []))
+        if any(_plain(line) in _plain(earlier) for earlier in lines):
+            continue  # already said inside a longer unit (a section holds its sentences)
         key = (unit.article_id, unit.section if unit.article_id != ACCOUNT else "")
         if key not in by_source:
             by_source[key] = len(by_source) + 1
@@ -161,7 +177,6 @@ def render(chosen: list[tuple[AnswerUnit, Part | None]], extra: dict[int, list[s
             )
         n = by_source[key]
         numbers[id(unit)] = n
-        line = unit_line(unit, asked_by.get(id(unit), []))
         mark = f" [{n}]"
         lines.append(f"{line}{mark}")
         for more in extra.get(id(unit), []):
