@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from core.errors import ConfigurationError
@@ -77,9 +77,14 @@ class PresidioDetector:
             DeTaxIdRecognizer(),
         ]
 
-    def spans(self, text: str) -> list[Span]:
+    def spans(self, text: str, kinds: Collection[Kind] | None = None) -> list[Span]:
+        """Spans of every recognizer, or (``kinds``) of the recognizers that find those kinds."""
         out: list[Span] = []
         for rec in self.recognizers:
+            if kinds is not None and not any(
+                ENTITY_KINDS[e][0] in kinds for e in rec.supported_entities if e in ENTITY_KINDS
+            ):
+                continue
             for res in rec.analyze(text, entities=rec.supported_entities, nlp_artifacts=None) or []:
                 kind_min = ENTITY_KINDS.get(res.entity_type)
                 if kind_min is None or res.score < kind_min[1]:
