@@ -31,8 +31,8 @@ from core.tenancy import load_tenant_file
 from server.auth import Principal, Role
 from server.container import Services
 from server.demo import demo_tenant_config, load_demo
-from server.tenants import Onboarding
 from server.service import ConversationService
+from server.tenants import Onboarding
 from tests.conftest import TENANT, make_settings, quote_first_source
 
 # Monday 2 November 2026. Berlin is on CET (UTC+1): the shop's hours are Mon-Fri 07:00-19:00
