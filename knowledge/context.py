@@ -64,14 +64,20 @@ class ContextBuilder:
         uses the word) — a domain-neutral signal that a question is about something else."""
         return self.retriever.keyword.document_frequencies(tenant_id, terms)
 
-    def facts(self, tenant_id: str, customer_id: str | None) -> CustomerFacts | None:
+    def facts(self, tenant_id: str, customer_id: str | None, *, for_agent: bool = False) -> CustomerFacts | None:
+        """The customer's CRM record (None: anonymous or unknown). For the bot (default) without
+        the tenant's ``private_fields``; ``for_agent`` keeps them (agents and the copilot see them)."""
         if not customer_id:
             return None  # anonymous visitors get no CRM access
         with self.store.session(tenant_id) as s:
             try:
-                return customer_facts(s, customer_id)
+                facts = customer_facts(s, customer_id)
             except NotFound:
                 return None
+        private = self.store.tenant_config(tenant_id).get("private_fields") or []
+        if private and not for_agent:
+            facts = facts.model_copy(update={"attributes": without_fields(facts.attributes, private)})
+        return facts
 
 
 # -- the customer's own record as facts -------------------------------------------------
@@ -79,8 +85,7 @@ class ContextBuilder:
 # Key words (split on "_", "-", spaces) that mark agent text, internal state or secrets.
 _HIDDEN_KEY_WORDS = frozenset(
     "note notes comment comments remark remarks flag flags internal stage stages code codes password "
-    "passwords pin secret secrets token tokens dob birth iban bic swift cvv cvc card sort security "
-    "mpan mprn".split()
+    "passwords pin secret secrets token tokens dob birth iban bic swift cvv cvc card sort security".split()
 )
 _HIDDEN_KEY_PHRASES = ("bank_account", "account_number", "date_of_birth")
 # Key words that make a number an amount of money (generic finance words, no company's terms).
@@ -111,6 +116,21 @@ class AccountFact:
     kind: str
     unit: tuple[str, ...] = ()
     currency: str = ""
+
+
+def without_fields(data: dict[str, object], fields: Sequence[str]) -> dict[str, object]:
+    """``data`` without the keys named in ``fields`` (case-insensitive, at any depth, inside
+    lists too): a tenant's ``private_fields`` never reach the bot."""
+    names = {f.strip().lower() for f in fields if f.strip()}
+
+    def clean(value: object) -> object:
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if str(k).lower() not in names}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return {k: clean(v) for k, v in data.items() if str(k).lower() not in names}
 
 
 def _words(key: str) -> list[str]:

@@ -189,6 +189,9 @@ class TenantConfig(_Strict):
     actions: list[ActionSpec] = Field(default_factory=list)
     analytics: AnalyticsSettings = Field(default_factory=AnalyticsSettings)
     allowed_link_hosts: list[str] = Field(default_factory=list)  # hosts the bot may link to
+    # CRM record fields the bot never shows a customer, even their own (matched by key at any
+    # depth, case-insensitive), beside the built-in secrets (birth dates, bank details, notes, codes).
+    private_fields: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
     # The bot abstains below this P(answerable) (bot/answerability.py); None: the fitted default.
     answer_threshold: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
     widget_secret_env: str | None = None  # environment variable holding the widget secret

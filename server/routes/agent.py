@@ -39,7 +39,7 @@ def read_customer(
     """The conversation's customer as the CRM knows them, custom attributes included
     (null for an anonymous visitor or a customer the CRM does not know)."""
     conv, _ = conversations.get(principal, conversation_id)
-    return services.context.facts(principal.tenant_id, conv.customer_id)
+    return services.context.facts(principal.tenant_id, conv.customer_id, for_agent=True)
 
 
 @router.get("/{conversation_id}/handoffs")

@@ -269,3 +269,16 @@ def test_admin_api_creates_updates_and_scopes_supervisors(tmp_path: Path) -> Non
         assert client.delete("/api/admin/tenants/acme?confirm=true", headers=ADMIN).status_code == 200
         assert TenantRegistry(services.store).find("acme") is None
     services.close()
+
+
+def test_private_fields_are_kept_from_the_bot_and_shown_to_agents(svc: Services, tmp_path: Path) -> None:
+    (tmp_path / "acme.yaml").write_text(ACME + "private_fields: [serial]\n", encoding="utf-8")
+    onboarding = Onboarding(svc)
+    onboarding.apply_file(tmp_path / "acme.yaml")
+    onboarding.import_records("acme", RECORDS, "crm.json", actor="test")
+    bot = svc.context.facts("acme", "A-1")
+    agent = svc.context.facts("acme", "A-1", for_agent=True)
+    assert bot is not None and agent is not None
+    assert "serial" not in bot.attributes["meters"][0]
+    assert bot.attributes["meters"][0]["last_reading"]["value"] == 1234  # the rest is kept
+    assert agent.attributes["meters"][0]["serial"] == "E1X001"

@@ -1,0 +1,30 @@
+"""A tenant's ``private_fields``: CRM fields the bot never shows a customer, the agent still sees."""
+
+from __future__ import annotations
+
+from core.tenancy import parse_tenant_config
+from core.tenancy.convert import admin_to_config
+from knowledge.context import without_fields
+
+
+def test_private_fields_are_dropped_at_any_depth_and_in_lists() -> None:
+    record = {
+        "name": "A",
+        "Meter_Point": "123",
+        "meters": [{"serial": "S1", "meter_point": "999", "last": {"meter_point": "7", "value": 5}}],
+        "balance": {"amount": 10.5},
+    }
+    out = without_fields(record, ["meter_point"])
+    assert out == {"name": "A", "meters": [{"serial": "S1", "last": {"value": 5}}], "balance": {"amount": 10.5}}
+    assert record["meters"][0]["meter_point"] == "999"  # the stored record is untouched
+
+
+def test_admin_layout_never_show_becomes_private_fields() -> None:
+    data = {
+        "tenant": {"id": "acme", "name": "Acme"},
+        "bot": {"redaction": {"never_show": ["date_of_birth", "meter_point"]}, "tone": "warm"},
+    }
+    conversion = admin_to_config(data)
+    config = parse_tenant_config(conversion.data, "tenant.yaml")
+    assert config.private_fields == ["date_of_birth", "meter_point"]
+    assert "bot.tone" in conversion.ignored  # reported, not dropped silently
