@@ -366,8 +366,10 @@ class ConversationService:
             )
             if getattr(claimed, "rowcount", 0) != 1:
                 return None
-            conv = get_conversation(s, conv_id)
-            s.refresh(conv)
+            # One read of the row just updated (populate_existing: never a stale copy).
+            conv = s.scalars(
+                select(Conversation).where(Conversation.id == conv_id).execution_options(populate_existing=True)
+            ).one()
             msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id})
             s.add(IdempotencyKey(conversation_id=conv_id, key=key, message_id=msg.id))
             if extra is not None:
