@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import tempfile
 import time
@@ -200,7 +201,15 @@ def verify(url: str, run: Run, settle_s: float = 0.0) -> Check:
     return check
 
 
-def report(mode: str, n: int, m: int, run: Run, check: Check, setup: str, command: str) -> str:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (``/proc/PID/stat``), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def report(
+    mode: str, n: int, m: int, run: Run, check: Check, setup: str, command: str, server_cpu_s: float = 0.0
+) -> str:
     first = Counter(str(s.first_status) for s in run.sent)
     final = Counter(str(s.final_status) for s in run.sent)
     acked = [s for s in run.sent if s.message_id]
@@ -230,6 +239,16 @@ def report(mode: str, n: int, m: int, run: Run, check: Check, setup: str, comman
         ["stored, left without a reply", check.unanswered],
         ["wall time s", f"{run.wall_s:.1f}"],
     ]
+    if server_cpu_s and acked:
+        per_turn = server_cpu_s / len(acked)
+        cores = os.cpu_count() or 1
+        rows += [
+            ["server CPU s (all workers) / per acknowledged turn", f"{server_cpu_s:.1f} / {per_turn:.3f}"],
+            # Little's law for a closed loop: n conversations each waiting for its turn share the
+            # cores, so a turn waits about n x CPU per turn / cores.
+            [f"CPU floor for p50 turn latency ({n} waiting x CPU/turn / {cores} cores) s",
+             f"{n * per_turn / cores:.2f}"],
+        ]
     head = f"{setup}\nload average {load_average()}; command: {command}"
     return head + "\n\n" + render(["measure", "value"], rows, title=f"Load ({mode})")
 
@@ -288,10 +307,13 @@ def main(argv: list[str]) -> int:
         args.mode, data_dir, Path(logs), extra
     ) as (ws, setup):
         warm = warm_up(ws[0].url)
+        pids = [w.proc.pid for w in ws if w.proc is not None]
+        cpu0 = sum(cpu_seconds(p) for p in pids)
         run = asyncio.run(drive([w.url for w in ws], args.conversations, args.messages, args.max_seconds))
+        cpu = sum(cpu_seconds(p) for p in pids) - cpu0
         check = verify(ws[0].url, run, settle_s=2.0)
         print(report(args.mode, args.conversations, args.messages, run, check, setup + f"; warm-up {warm:.1f}s",
-                     command))
+                     command, server_cpu_s=cpu))
         rss = ", ".join(f"{w.port}: {_rss_mb(w)} MB" for w in ws)
         print(f"\nserver RSS after the run: {rss}")
     return 0
