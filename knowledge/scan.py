@@ -43,12 +43,28 @@ DIRECT: list[tuple[str, float, re.Pattern[str]]] = [
         1.0,
         re.compile(
             r"\b(?:system|initial|original|hidden|secret|developer|pre-?prompt)\s*(?:prompt|message|instructions?)\b"
-            r"|\bpre-?prompt\b|\byour\s+(?:instructions|prompt|programming|initial\s+configuration)\b"
+            r"|\bpre-?prompt\b|\byour\s+(?:prompt|programming|initial\s+configuration)\b"
             r"|\b(?:starting|initial|original)\s+instructions\b|\b(?:initial|system)\s+configuration\b"
             r"|\binitiali[sz]ation\s+string\b|\byou\s+were\s+(?:given|told|instructed|programmed)\b"
             r"|\bI\s+was\s+(?:instructed|programmed)\s+to\b|\bmy\s+instructions\s+are\b"
             r"|\bbefore\s+this\s+conversation\s+(?:started|began)\b|\bnot\s+supposed\s+to\s+tell\b"
             r"|\b(?:administrator|admin|developer)\s+override\b|<\s*system_prompt\s*>",
+            _I,
+        ),
+    ),
+    (
+        # "What are your instructions?" asks for them; "your instructions aren't working" (a
+        # customer whose fix failed) only mentions them: half weight, another sign is needed.
+        "your_instructions",
+        0.5,
+        re.compile(r"\byour\s+(?:instructions|rules|guidelines|directives)\b", _I),
+    ),
+    (
+        "ask_for_instructions",
+        1.0,
+        re.compile(
+            r"\b(?:what\s+(?:are|were)|reveal|print|show|display|list|repeat|recite|output|tell\s+me|give\s+me|share|"
+            r"paste|write\s+out)\b[^.\n?]{0,30}?\byour\s+(?:\w+\s+)?(?:instructions|rules|guidelines|directives)\b",
             _I,
         ),
     ),
