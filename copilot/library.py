@@ -1,16 +1,16 @@
 """One tenant's KB as the copilot needs it beyond search: the fingerprint of its internal
 articles (what a suggested reply must never carry) and the ids of its articles. Built from
 the index on first use and rebuilt when the tenant's chunk count changes (checked at most
-every ``ttl_s`` seconds; a small KB is re-read then anyway), so an edited article is picked up without a restart.
+every ``ttl_s`` seconds, in the background; a small KB is re-read then anyway), so an edited
+article is picked up without a restart.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass, field
 
 from copilot.leaks import InternalFingerprint
+from copilot.refresh import Refreshing
 from core.types import Visibility
 from knowledge.documents import Chunk
 from knowledge.index.base import Index
@@ -56,26 +56,24 @@ class Libraries:
     ttl_s: float = 30.0
     rebuild_below: int = 5_000  # smaller KBs are re-read every ``ttl_s`` (an edit keeps the count)
     max_chunks: int = 20_000  # above this a fingerprint is not built (the replies are public units only)
-    _cache: dict[str, tuple[float, TenantLibrary]] = field(default_factory=dict, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _cache: Refreshing[TenantLibrary] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cache = Refreshing(self._build, self.ttl_s, name="copilot-library")
+
+    def _build(self, tenant_id: str, previous: TenantLibrary | None) -> TenantLibrary:
+        count = self.index.count(tenant_id)
+        if previous is not None and previous.chunks == count and count > self.rebuild_below:
+            return previous  # a large KB is re-read only when its size changed
+        if count > self.max_chunks:
+            return TenantLibrary(InternalFingerprint(), frozenset(), frozenset(), count)  # languages: assumed "en"
+        return build_library(self.index.chunks(tenant_id))
 
     def __call__(self, tenant_id: str) -> TenantLibrary:
-        now = time.monotonic()
-        with self._lock:
-            cached = self._cache.get(tenant_id)
-        if cached is not None and now - cached[0] < self.ttl_s:
-            return cached[1]
-        count = self.index.count(tenant_id)
-        if cached is not None and cached[1].chunks == count and count > self.rebuild_below:
-            lib = cached[1]  # a large KB is re-read only when its size changed
-        elif count > self.max_chunks:
-            lib = TenantLibrary(InternalFingerprint(), frozenset(), frozenset(), count)  # languages: assumed "en"
-        else:
-            lib = build_library(self.index.chunks(tenant_id))
-        with self._lock:
-            self._cache[tenant_id] = (now, lib)
-        return lib
+        """The tenant's library; an expired one is rebuilt in the background (``copilot.refresh``)."""
+        assert self._cache is not None
+        return self._cache.get(tenant_id)
 
     def forget(self, tenant_id: str) -> None:
-        with self._lock:
-            self._cache.pop(tenant_id, None)
+        assert self._cache is not None
+        self._cache.forget(tenant_id)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from functools import cached_property
 
 from rapidfuzz import fuzz, process
 
+from copilot.refresh import Refreshing
 from core.types import Turn
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -193,24 +192,19 @@ class SubjectLinker:
 
     def __init__(self, titles: Callable[[str], list[str]], *, refresh_s: float = 60.0) -> None:
         self.titles = titles
-        self.refresh_s = refresh_s  # new articles are picked up within this time
-        self._by_tenant: dict[str, tuple[float, _Catalog]] = {}
-        self._lock = threading.Lock()
+        self.refresh_s = refresh_s  # new articles are picked up within this time (rebuilt in the background)
+        self._by_tenant: Refreshing[_Catalog] = Refreshing(
+            lambda tenant, _: _build(self.titles(tenant)), refresh_s, name="copilot-subjects"
+        )
 
     def _catalog(self, tenant_id: str) -> _Catalog:
-        with self._lock:
-            cached = self._by_tenant.get(tenant_id)
-            if cached is None or time.monotonic() - cached[0] > self.refresh_s:
-                cached = (time.monotonic(), _build(self.titles(tenant_id)))
-                self._by_tenant[tenant_id] = cached
-            return cached[1]
+        return self._by_tenant.get(tenant_id)
 
     def subjects(self, tenant_id: str) -> list[Subject]:
         return self._catalog(tenant_id).subjects
 
     def forget(self, tenant_id: str) -> None:
-        with self._lock:
-            self._by_tenant.pop(tenant_id, None)
+        self._by_tenant.forget(tenant_id)
 
     def rank(self, tenant_id: str, turns: list[Turn], n: int = 3) -> list[tuple[Subject, float]]:
         """Up to ``n`` subjects the conversation named, the most likely first, with a score:

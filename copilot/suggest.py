@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -24,6 +24,7 @@ from copilot.next_action import NextActionAdvisor, NextBestAction, with_guidelin
 from copilot.query import conversation_query, whole_conversation_query
 from copilot.replies import SuggestedReply
 from copilot.sentiment import SentimentTrend, trend
+from copilot.shelf import ShelvedIndex
 from copilot.subjects import SubjectLinker, subject_of
 from copilot.text import content_words, split_sentences
 from copilot.units import units_of
@@ -237,12 +238,28 @@ class Copilot:
     situation_weight: float = 1.0  # the suggested action's situation search, in the article fusion
     vector_cache: int = 50_000  # article embeddings kept for re-ranking a subject's articles
     sounds_like_weight: float = 0.3  # misheard words matched by sound (copilot.soundslike), vs. cosine
+    shelf_chunks: int = 20_000  # tenants with at most this many chunks are searched in memory (0: never)
     _vectors: OrderedDict[str, np.ndarray] = field(default_factory=OrderedDict, init=False, repr=False)
     _vectors_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _retriever: tuple[HybridRetriever, HybridRetriever] | None = field(default=None, init=False, repr=False)
+    _situations: OrderedDict[tuple[str, str, int], list[Passage]] = field(
+        default_factory=OrderedDict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.articles <= 10 or not 1 <= self.max_articles <= 10:
             raise ValueError("articles and max_articles must be 1..10")
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        """The context's retriever with its dense searches served from memory when the
+        tenant's chunks fit (``copilot.shelf``): same results, a fraction of the time."""
+        base = self.context.retriever
+        with self._vectors_lock:
+            if self._retriever is None or self._retriever[0] is not base:
+                index = ShelvedIndex(base.index, max_chunks=self.shelf_chunks) if self.shelf_chunks else base.index
+                self._retriever = (base, replace(base, index=index))
+            return self._retriever[1]
 
     def count_for(self, tenant_id: str) -> int:
         n = self.article_count(tenant_id)
@@ -276,7 +293,7 @@ class Copilot:
         q = conversation_query(turns)
         if not q:
             return q, []
-        retriever = self.context.retriever
+        retriever = self.retriever
         ranked = self.subjects.rank(tenant_id, turns, self.subject_pool) if self.subjects is not None else []
         last = next((t.text for t in reversed(turns) if t.author == Author.customer), q)
         missing = advisor.missing(advisor.texts(turns)) if advisor is not None else []
@@ -284,13 +301,21 @@ class Copilot:
         if not ranked:
             # The last message made to stand alone, and the whole conversation (agent turns
             # included: the agent often names the situation), searched together and fused.
+            # Dense side: the last message's own vector (the advisor needs it anyway) and the
+            # whole conversation's; keyword side: the stand-alone query and the whole text.
+            # A conversation of one message is that message: its vector serves both.
             whole = whole_conversation_query(turns)
-            queries = list(dict.fromkeys(x for x in (q, whole) if x))
-            vecs = retriever.embedder.embed([*queries, *missing])
+            alone = sum(1 for t in turns if t.author in (Author.customer, Author.agent) and t.text.strip()) <= 1
+            texts = list(dict.fromkeys(x for x in (last, "" if alone else whole, *missing) if x))
+            embedded = dict(zip(texts, retriever.embedder.embed(texts), strict=True))
             if advisor is not None and missing:
-                advisor.remember(missing, vecs[len(queries) :])
+                advisor.remember(missing, np.stack([embedded[t] for t in missing]))
+            queries, qvecs = [q], [embedded[last]]
+            if whole and whole != q:
+                queries.append(whole)
+                qvecs.append(embedded[last if alone else whole])
             found = retriever.search_many(
-                queries, k=max(n, self.candidates) * 3, filters=filters, query_vectors=list(vecs[: len(queries)])
+                queries, k=max(n, self.candidates) * 3, filters=filters, query_vectors=qvecs
             )
             found = _dedupe_by_article(found, max(n, self.candidates))
             if language and self.crosslingual is not None and language not in self.kb_languages(tenant_id):
@@ -345,14 +370,29 @@ class Copilot:
         examples searched as one query (its vector is the advisor's, no new embedding).
         This is how a playbook comes up when the conversation matches its situation."""
         action = advisor.catalog.get(nba.key)
-        vector = advisor.action_vector(nba.key)
-        if action is None or vector is None:
+        if action is None:
             return []
         text = " ".join([action.label, action.description, *action.when])
-        found = self.context.retriever.search_many(
-            [text], k=self.candidates * 3, filters=Filters(tenant_id, ALL), query_vectors=[vector]
-        )
-        return _dedupe_by_article(found, self.candidates)
+        retriever = self.retriever
+        # The same situation gives the same articles until the tenant's KB changes: kept per
+        # live-version generation (or chunk count, without live versions).
+        generation = retriever.live.view(tenant_id).generation if retriever.live else retriever.index.count(tenant_id)
+        key = (tenant_id, text, generation)
+        with self._vectors_lock:
+            cached = self._situations.get(key)
+        if cached is not None:
+            return cached
+        vector = advisor.action_vector(nba.key)
+        if vector is None:
+            return []
+        found = retriever.search_many([text], k=self.candidates * 3, filters=Filters(tenant_id, ALL),
+                                      query_vectors=[vector])
+        out = _dedupe_by_article(found, self.candidates)
+        with self._vectors_lock:
+            self._situations[key] = out
+            while len(self._situations) > 1024:
+                self._situations.popitem(last=False)
+        return out
 
     def suggest(
         self,
