@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     # Customer messages stored without a reply (crash, dependency error) are answered or handed
     # off by a sweeper: at start-up and every unanswered_sweep_s seconds (0 = off).
     unanswered_sweep_s: float = 15.0
+    # Answer-unit vectors of the KB are computed at index time and kept in the data dir; a
+    # server checks every unit_vectors_check_s seconds for KB changes to warm (0 = off;
+    # turns then embed new units as they meet them). server/unit_vectors.py
+    unit_vectors_check_s: float = 10.0
     redact_pii: bool = True  # redaction at the door (messages, uploads, CRM imports, logs)
 
     # Security

@@ -23,6 +23,7 @@ from server.routes.health import router as health_router
 from server.routes.pages import STATIC
 from server.secrets import check_widget_secrets
 from server.sweeper import Sweeper
+from server.unit_vectors import UnitVectorWarmer
 
 log = logging.getLogger("switchboard")
 
@@ -76,7 +77,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         sweeper = Sweeper(services, interval) if interval > 0 else None
         if sweeper is not None:
             sweeper.start()  # messages a crashed process left without a reply (server/sweeper.py)
+        check = services.settings.unit_vectors_check_s
+        warmer = UnitVectorWarmer(services, check) if check > 0 else None
+        if warmer is not None:
+            warmer.start()  # answer-unit vectors of KB changes, for every worker (server/unit_vectors.py)
         yield
+        if warmer is not None:
+            warmer.stop()
         if sweeper is not None:
             sweeper.stop()
         services.close()

@@ -31,6 +31,7 @@ from core.errors import ConfigurationError
 from core.events import EVENT_BUSES, EventBus
 from core.models import CHAT_MODELS, EMBEDDERS, ChatModel, Embedder
 from core.models.guard import guard_from_settings
+from core.models.persisted import PersistedEmbedder, VectorFile, vector_file_for
 from core.settings import Settings
 from core.tenancy.actions import ActionSpec
 from knowledge.context import ContextBuilder
@@ -101,6 +102,14 @@ class Services:
         return self.embedder_override or EMBEDDERS.create(self.settings.embedder_backend, self.settings)
 
     @cached_property
+    def kb_embedder(self) -> PersistedEmbedder:
+        """The embedder with the vectors of KB answer units kept in the data dir (computed
+        once per text for every process: ``server/unit_vectors.py``)."""
+        inner = self.embedder
+        path = vector_file_for(self.settings.data_dir / "vectors", inner)
+        return PersistedEmbedder(inner, VectorFile(path, inner.dim))
+
+    @cached_property
     def index(self) -> Index:
         return INDEXES.create(self.settings.index_backend, self.settings, self.embedder)
 
@@ -155,7 +164,7 @@ class Services:
         s = self.settings
         return GroundedAnswerer(
             self.chat,
-            self.embedder,
+            self.kb_embedder,  # answer units: vectors computed once per KB text (server/unit_vectors.py)
             self.prompts,
             AnswerConfig(
                 answer_passages=s.answer_passages,
@@ -301,6 +310,8 @@ class Services:
         }
 
     def close(self) -> None:
+        if "kb_embedder" in self.__dict__:
+            self.kb_embedder.file.close()
         if "live_assist" in self.__dict__:
             self.live_assist.close()
         if "bus" in self.__dict__:

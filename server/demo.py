@@ -17,6 +17,7 @@ from knowledge.crm import CrmImportReport
 from knowledge.kb import LoadReport
 from server.container import Services
 from server.tenants import Onboarding
+from server.unit_vectors import warm_tenant
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "demo"
 
@@ -44,5 +45,6 @@ def load_demo(services: Services, demo_dir: Path | None = None, tenant: str | No
         config = config.model_copy(update={"id": tenant})
     Onboarding(services).apply(config, source=folder / "tenant.yaml", actor="demo")
     kb = services.kb.load_folder(config.id, folder / "kb")
+    warm_tenant(services, config.id)  # answer-unit vectors at index time (server/unit_vectors.py)
     crm = services.crm.import_folder(config.id, folder / "crm")
     return DemoReport(kb=kb, crm=crm)
