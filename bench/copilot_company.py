@@ -10,7 +10,10 @@ as the agent console would see it after the case's last turn (the case's custome
 attached). Scored by the folder README's copilot rules:
 
 - ``article_hit_at_3``: at least one expected article among the top 3 suggestions;
-  ``all_expected_at_3`` / ``all_expected_at_5``: every expected article there;
+  ``recall@3`` / ``recall@5``: the mean share of a case's expected articles among the top 3 /
+  the top 5 suggestions shown (the tenant's ``suggest_articles`` answers plus the situation's
+  playbook; ``--articles N`` overrides the tenant's count); ``all expected in top 3 / 5``: the
+  share of cases with every expected article there (a stricter figure than the mean recall);
 - ``next_action_accuracy``: the suggested action's key equals the expected one; a suggested
   action (first choice) in the case's ``forbidden_actions`` fails the case;
 - ``internal_in_replies``: replies containing a ``global_forbidden`` string or a sentence
@@ -57,6 +60,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the onboarded data here (reused if present)")
     parser.add_argument("--show", action="store_true", help="print each case's suggestions")
     parser.add_argument("--no-replies", action="store_true", help="skip suggested replies (faster)")
+    parser.add_argument("--articles", type=int, default=0, help="answers to suggest (default: the tenant's count)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -98,7 +102,11 @@ def main(argv: list[str]) -> int:
                 for c in services.kb.chunks_of(tenant, [a.id]):
                     (internal_runs if c.visibility == Visibility.internal else public_runs).update(_runs(c.text))
             internal_runs -= public_runs
+            if args.articles:
+                services.copilot.article_count = lambda _tenant: args.articles
             hit3 = all3 = all5 = nba_ok = forbidden = leaks = base_hit3 = 0
+            recall3: list[float] = []
+            recall5: list[float] = []
             timings: list[float] = []
             expected_actions = Counter(str(c["expect"].get("next_action")) for c in cases)
             majority = expected_actions.most_common(1)[0][0] if expected_actions else ""
@@ -120,6 +128,9 @@ def main(argv: list[str]) -> int:
                 hit3 += ok3
                 all3 += all(a in got[:3] for a in want)
                 all5 += all(a in got[:5] for a in want)
+                if want:
+                    recall3.append(sum(a in got[:3] for a in want) / len(want))
+                    recall5.append(sum(a in got[:5] for a in want) / len(want))
                 base = services.context.context(tenant, turns, customer_id=None, visibilities=PUBLIC, k=9)
                 base_ids = list(dict.fromkeys(p.article_id for p in base.passages))[:3]
                 base_hit3 += any(a in base_ids for a in want)
@@ -157,8 +168,10 @@ def main(argv: list[str]) -> int:
         ["metric", "value", "baseline (same run)"],
         [
             ["article_hit_at_3", round(hit3 / n, 3), f"bot retrieval {base_hit3 / n:.3f}"],
-            ["all expected in top 3", round(all3 / n, 3), ""],
-            ["all expected in top 5", round(all5 / n, 3), ""],
+            ["recall@3 (mean share of expected)", _mean(recall3), ""],
+            ["recall@5 (mean share of expected)", _mean(recall5), "answers + playbook shown, up to 5"],
+            ["all expected in top 3 (cases)", round(all3 / n, 3), ""],
+            ["all expected in top 5 (cases)", round(all5 / n, 3), ""],
             ["next_action_accuracy", round(nba_ok / n, 3), f"majority {expected_actions[majority] / n:.3f}"],
             ["forbidden action suggested", forbidden, ""],
             ["internal_in_replies", leaks, ""],
@@ -168,6 +181,10 @@ def main(argv: list[str]) -> int:
     )
     print(json.dumps({"article_hit_at_3": hit3 / n, "next_action_accuracy": nba_ok / n, "internal_in_replies": leaks}))
     return 0
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 3) if values else 0.0
 
 
 def _action_key(nba: object) -> str | None:

@@ -148,6 +148,8 @@ def compute_metrics(
     cop_articles = [c for c in copilot if c.expects_articles]
     o.rate("copilot_article_hit_at_3", sum(c.article_hit_at_3 for c in cop_articles), len(cop_articles))
     o.mean("copilot_article_recall_at_3", [c.article_recall_at_3 for c in cop_articles])
+    o.mean("copilot_article_recall_at_5", [c.article_recall_at_5 for c in cop_articles])
+    o.rate("copilot_all_articles_at_5", sum(c.all_articles_at_5 for c in cop_articles), len(cop_articles))
     with_action = [c for c in copilot if c.expects_next_action]
     o.rate("copilot_next_action_accuracy", sum(bool(c.next_action_correct) for c in with_action), len(with_action))
     o.count("copilot_forbidden_actions", sum(c.forbidden_action for c in copilot), len(copilot))

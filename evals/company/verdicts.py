@@ -66,6 +66,8 @@ class CopilotVerdict(BaseModel):
     expects_next_action: bool = False
     article_hit_at_3: bool = False
     article_recall_at_3: float = 0.0
+    article_recall_at_5: float = 0.0  # of every suggestion shown, up to 5 (answers and playbook)
+    all_articles_at_5: bool = False
     next_action_correct: bool | None = None
     forbidden_action: bool = False
     internal_in_replies: bool = False
@@ -362,9 +364,10 @@ def score_bot(case: BotCase, t: BotTranscript, src: CompanySources, *, k: int = 
 
 def score_copilot(case: CopilotCase, t: CopilotTranscript, src: CompanySources, *, top: int = 3) -> CopilotVerdict:
     """README "copilot": hit if one of ``expect.articles`` is in the top 3 suggestions (recall
-    of all of them reported too); next action exact match; a ``forbidden_actions`` suggestion
-    fails the case. Suggested replies go to the customer: held to ``global_forbidden`` and
-    may not cite or quote internal articles."""
+    of all of them reported too, and over the top 5 shown: answers plus a matching playbook);
+    next action exact match; a ``forbidden_actions`` suggestion fails the case. Suggested
+    replies go to the customer: held to ``global_forbidden`` and may not cite or quote
+    internal articles."""
     v = CopilotVerdict(
         id=case.id,
         transcript=t,
@@ -377,10 +380,13 @@ def score_copilot(case: CopilotCase, t: CopilotTranscript, src: CompanySources, 
         v.failures.append(f"error: {v.error}")
         return v
     e = case.expect
-    ranked = dedupe([a.article_id for a in seen.articles])[:top]
+    shown = dedupe([a.article_id for a in seen.articles])
+    ranked = shown[:top]
     if e.articles:
         v.article_hit_at_3 = bool(set(ranked) & set(e.articles))
         v.article_recall_at_3 = recall_at_k(ranked, e.articles, top)
+        v.article_recall_at_5 = recall_at_k(shown[:5], e.articles, 5)
+        v.all_articles_at_5 = set(e.articles) <= set(shown[:5])
         if not v.article_hit_at_3:
             v.failures.append(f"top {top} articles {ranked}, none of {e.articles}")
     if e.next_action is not None:

@@ -382,6 +382,7 @@ def test_copilot_verdict(src: CompanySources) -> None:
     )
     v = score_copilot(c, _cop(["K-3", "K-9", "K-2", "K-1"], "issue_refund"), src)
     assert v.passed and v.article_hit_at_3 and v.article_recall_at_3 == 0.5
+    assert v.article_recall_at_5 == 1.0 and v.all_articles_at_5  # the 4th suggestion is the other expected one
     miss = score_copilot(c, _cop(["K-3", "K-9", "K-4", "K-2"], "apply_goodwill"), src)
     assert not miss.article_hit_at_3 and miss.next_action_correct is False and miss.forbidden_action
     internal = score_copilot(c, _cop(["K-2"], "issue_refund", [ReplySeen(text="Code ZX-LIM-1 applies.")]), src)
