@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # Customer messages stored without a reply (crash, dependency error) are answered or handed
     # off by a sweeper: at start-up and every unanswered_sweep_s seconds (0 = off).
     unanswered_sweep_s: float = 15.0
+    # Bot turns in flight in one process (threads; server/routes/conversations.py), and how
+    # many of them compute at once (server/turns.py): a turn waiting for the model frees its
+    # compute slot. Python runs one thread at a time, so more computing turns only make each
+    # (and the health check) wait longer (bench load, 200 conversations on 2 cores: 16 at
+    # once p95 9.0 s, health p95 89 ms; 4 at once 5.7 s and 10 ms).
+    turn_threads: int = Field(default=16, ge=1)
+    turn_compute_slots: int = Field(default=4, ge=1)
     # Answer-unit vectors of the KB are computed at index time and kept in the data dir; a
     # server checks every unit_vectors_check_s seconds for KB changes to warm (0 = off;
     # turns then embed new units as they meet them). server/unit_vectors.py

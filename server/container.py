@@ -46,7 +46,7 @@ from knowledge.rewrite import ConversationRewriter, LlmRewriter, QueryRewriter
 from prompts.loader import PromptLoader
 from server.limits import Limits
 from server.secrets import WidgetSecrets
-from server.turns import TurnRegistry
+from server.turns import ComputeSlots, TurnRegistry
 
 
 @dataclass
@@ -288,6 +288,11 @@ class Services:
     def turns(self) -> TurnRegistry:
         """Bot turns in flight in this process (the takeover signal; server/turns.py)."""
         return TurnRegistry()
+
+    @cached_property
+    def compute(self) -> ComputeSlots:
+        """How many bot turns compute at once; waiting for the model frees a slot (server/turns.py)."""
+        return ComputeSlots(self.settings.turn_compute_slots)
 
     @cached_property
     def redactor(self) -> Callable[[str], str]:

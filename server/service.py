@@ -472,7 +472,9 @@ class ConversationService:
             on_token = StreamGuard(publish_token, hosts, None)
             try:
                 # Every model call of this turn shares one deadline and stops on a takeover.
-                with model_budget(self.services.settings.model_timeout_s, cancelled=watch):
+                with model_budget(
+                    self.services.settings.model_timeout_s, cancelled=watch, idle=self.services.compute.idle
+                ):
                     reply: BotReply = self.services.bot.respond(
                         tenant,
                         turns,

@@ -66,7 +66,9 @@ def sweep(services: Services, grace_s: float) -> int:
     conversations = ConversationService(services)
     for tenant, conv_id, message_id in orphans(services, grace_s):
         try:
-            if conversations.answer_unanswered(tenant, conv_id, message_id):
+            with services.compute.hold():  # a turn like any other: it takes a compute slot
+                answered = conversations.answer_unanswered(tenant, conv_id, message_id)
+            if answered:
                 done += 1
         except Exception:  # noqa: BLE001  (one conversation must not stop the sweep)
             log.exception("could not answer message %s of %s", message_id, conv_id)

@@ -1,4 +1,5 @@
-"""Bot turns in flight in this process, and the takeover signal that stops them.
+"""Bot turns in flight in this process, the takeover signal that stops them, and the
+slots that bound how many compute at once (``ComputeSlots``).
 
 An agent who claims or replies takes the conversation over: ``take_over`` tells every turn
 of that conversation running in this process at once; a turn running in another worker
@@ -55,6 +56,52 @@ class TurnRegistry:
             conv = self._conversations.get(conversation_id)
         if conv is not None:
             conv.taken_over.set()
+
+
+class ComputeSlots:
+    """At most ``n`` bot turns compute at once in this process; the others wait in arrival
+    order. A turn that only waits for the model gives its slot up meanwhile (``idle``, passed
+    to ``core.models.guard.model_budget``), so a slow or dripping model never holds the turns
+    that need no model.
+
+    Why bound it: Python runs one thread at a time, so twenty computing turns finish no
+    sooner than four, and every one of them (and the event loop answering the health check)
+    waits longer for its turn (``bench load``: docs/operations.md)."""
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError("at least one turn must be able to compute")
+        self.n = n
+        self._semaphore = threading.Semaphore(n)
+        self._held = threading.local()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Compute in this block (the calling thread takes a slot, waiting for one)."""
+        if getattr(self._held, "on", False):  # already held by this thread
+            yield
+            return
+        self._semaphore.acquire()
+        self._held.on = True
+        try:
+            yield
+        finally:
+            self._held.on = False
+            self._semaphore.release()
+
+    @contextmanager
+    def idle(self) -> Iterator[None]:
+        """Only wait in this block: the slot of this thread (if it holds one) is free meanwhile."""
+        if not getattr(self._held, "on", False):
+            yield
+            return
+        self._held.on = False
+        self._semaphore.release()
+        try:
+            yield
+        finally:
+            self._semaphore.acquire()
+            self._held.on = True
 
 
 class TakeoverWatch:

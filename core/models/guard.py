@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -60,30 +60,49 @@ class ModelCancelled(ModelUnavailable):
     """The caller no longer wants the output (e.g. an agent took the conversation over)."""
 
 
+Idle = Callable[[], AbstractContextManager[object]]
+
+
 @dataclass(frozen=True)
 class _Budget:
     deadline: float  # time.monotonic() value
     cancelled: Callable[[], bool] | None
+    idle: Idle | None = None
 
 
 _BUDGET: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar("model_budget", default=None)
 
 
 @contextmanager
-def model_budget(seconds: float, cancelled: Callable[[], bool] | None = None) -> Iterator[None]:
+def model_budget(
+    seconds: float, cancelled: Callable[[], bool] | None = None, idle: Idle | None = None
+) -> Iterator[None]:
     """All model calls made inside this block (same thread or context) end within ``seconds``
-    in total; ``cancelled()`` is polled between streamed tokens and before a call starts."""
+    in total; ``cancelled()`` is polled between streamed tokens and before a call starts.
+    ``idle()``: a context entered while the caller only waits for the model (for a slot, or
+    for the next token), e.g. to let another turn compute meanwhile (``server/turns.py``)."""
     if seconds <= 0:
         raise ConfigurationError("A model budget must be positive")
     outer = _BUDGET.get()
     deadline = time.monotonic() + seconds
     if outer is not None:
         deadline = min(deadline, outer.deadline)
-    token = _BUDGET.set(_Budget(deadline, cancelled or (outer.cancelled if outer else None)))
+    token = _BUDGET.set(
+        _Budget(
+            deadline,
+            cancelled or (outer.cancelled if outer else None),
+            idle or (outer.idle if outer else None),
+        )
+    )
     try:
         yield
     finally:
         _BUDGET.reset(token)
+
+
+def _idle() -> AbstractContextManager[object]:
+    budget = _BUDGET.get()
+    return budget.idle() if budget is not None and budget.idle is not None else nullcontext()
 
 
 class ModelSlots:
@@ -304,7 +323,9 @@ class GuardedChatModel:
                 f"The {self.name} model failed repeatedly; not calling it for "
                 f"{self.breaker.retry_after_s():.0f} more seconds"
             )
-        if not self.slots.acquire(remaining):
+        with _idle():
+            acquired = self.slots.acquire(remaining)
+        if not acquired:
             self.breaker.abandon()
             raise ModelBusy(f"Every {self.name} model slot is busy")
         remaining = deadline - self._clock()
@@ -312,6 +333,10 @@ class GuardedChatModel:
 
     def _wait(self, box: queue.Queue[object], deadline: float, cancelled: Callable[[], bool] | None) -> object:
         """The next item from the worker, or an error at the deadline / on cancellation."""
+        with _idle():  # only waiting: another turn may compute meanwhile
+            return self._next(box, deadline, cancelled)
+
+    def _next(self, box: queue.Queue[object], deadline: float, cancelled: Callable[[], bool] | None) -> object:
         while True:
             if cancelled is not None and cancelled():
                 self.breaker.abandon()

@@ -20,13 +20,12 @@ from server.schemas import (
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
-TURN_THREADS = 16  # bot turns run on their own threads, so they never starve the light requests
-
-
 def _turn_limiter(request: Request) -> anyio.CapacityLimiter:
+    """Bot turns run on threads of their own (``turn_threads``), so they never take the
+    threads the light requests use; more turns than that wait their turn in arrival order."""
     state = request.app.state
     if not hasattr(state, "turn_limiter"):
-        state.turn_limiter = anyio.CapacityLimiter(TURN_THREADS)
+        state.turn_limiter = anyio.CapacityLimiter(state.services.settings.turn_threads)
     return state.turn_limiter  # type: ignore[no-any-return]
 
 
@@ -73,7 +72,13 @@ async def post_message(
 
     200: stored and answered (``replies``; empty while a human owns the conversation).
     202: stored, the reply is not ready (``pending``); it arrives over the websocket."""
-    turn = partial(conversations.post_customer_message, principal, conversation_id, body.text, idempotency_key)
+    services = request.app.state.services
+    post = partial(conversations.post_customer_message, principal, conversation_id, body.text, idempotency_key)
+
+    def turn() -> TurnResult:
+        with services.compute.hold():  # at most turn_compute_slots turns compute at once
+            return post()
+
     result = await anyio.to_thread.run_sync(turn, limiter=_turn_limiter(request))
     if result.pending:
         response.status_code = status.HTTP_202_ACCEPTED

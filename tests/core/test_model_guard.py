@@ -132,3 +132,26 @@ def test_cancellation_stops_a_stream_between_tokens() -> None:
                 cancelled.set()
     assert len(got) == 1
     assert guarded.breaker.state == "closed"
+
+
+def test_a_turn_waiting_for_the_model_is_idle_meanwhile() -> None:
+    """``idle`` is entered while the caller only waits (for a slot or a token) and left
+    before it gets the next token: another turn can compute meanwhile."""
+    guarded = _guard(DrippingModel(every_s=0.2))
+    waiting: list[bool] = []
+    idle_now = threading.local()
+
+    class Idle:
+        def __enter__(self) -> None:
+            idle_now.on = True
+            waiting.append(True)
+
+        def __exit__(self, *exc: object) -> None:
+            idle_now.on = False
+
+    got: list[bool] = []
+    with model_budget(0.7, idle=Idle), pytest.raises(ModelTimeout):
+        for _ in guarded.stream("q", GenerationParams(timeout_s=10)):
+            got.append(getattr(idle_now, "on", False))
+    assert got and not any(got)  # every token is handled outside the idle block
+    assert len(waiting) >= len(got) + 1  # one wait per token, plus the one that ran out
