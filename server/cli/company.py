@@ -64,6 +64,7 @@ from server.auth import Principal, Role
 from server.container import Services
 from server.service import ConversationService
 from server.tenants import Onboarding
+from server.unit_vectors import warm_tenant
 
 __all__ = ["CompanyRun", "business_clock", "company_cmd"]
 
@@ -163,6 +164,7 @@ class CompanyRun:
         if report.errors:
             first = next(iter(report.errors.items()))
             raise CompanyEvalError(f"{len(report.errors)} KB files failed to load, e.g. {first[0]}: {first[1]}")
+        warm_tenant(self.services, self.tenant_id)  # answer-unit vectors at index time, as a server has them
         crm: dict[str, object] = {}
         if self.cases.crm_file:
             crm_path = self.folder / self.cases.crm_file
