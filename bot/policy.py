@@ -25,7 +25,18 @@ from bot.errors import HandoffRequired
 from bot.intents import IntentPrediction
 from bot.language import NAMES, detect_language
 from bot.others import other_persons_data
-from bot.replies import ABSTAIN, DENY, GOODBYE, GREET, THANKS, after_hours, handoff_message, offer_person, other_person
+from bot.replies import (
+    ABSTAIN,
+    DENY,
+    GOODBYE,
+    GREET,
+    THANKS,
+    after_hours,
+    after_hours_queued,
+    handoff_message,
+    offer_person,
+    other_person,
+)
 from bot.routing import SMALLTALK, Router
 from bot.sensitive import SensitiveDetector, SensitiveMatch
 from bot.state import BotMemory, BotState, TurnKind
@@ -507,7 +518,9 @@ class Bot:
             priority=self.router.priority(original, sensitive.priority if sensitive else None),
             notes=mem.human_notes,
         )
-        if closed:
+        if closed and policy.after_hours_action == "queue_only":
+            message = after_hours_queued(policy.hours.next_opening(t.now), mem.language)
+        elif closed:
             ticket = self.actions.open_ticket(
                 t.tenant_id,
                 t.customer_id,

@@ -35,6 +35,7 @@ class Texts:
     handoff_default: str
     see_all: str
     after_hours: str  # {when} {ticket}
+    after_hours_queued: str  # {when}: no ticket; the conversation waits in the queue
     back_at: str  # {day} {time} {tz}
     offer: str
     other_person: str
@@ -71,6 +72,10 @@ _EN = Texts(
     after_hours=(
         "Our team is offline right now.{when} I've opened ticket {ticket} with everything you've told me. "
         "Would you like a call back or an e-mail? Just reply with your preference and a colleague will get back to you."
+    ),
+    after_hours_queued=(
+        "Our team is offline right now.{when} I've passed your conversation to them with everything you've told "
+        "me, and the first colleague in will pick it up here. You don't need to stay online."
     ),
     back_at=" We're back {day} at {time} ({tz}).",
     offer=" If you'd like to talk it through with a member of our team, just say so and I'll connect you.",
@@ -114,6 +119,10 @@ _DE = Texts(
     after_hours=(
         "Unser Team ist gerade nicht erreichbar.{when} Ich habe das Ticket {ticket} mit allen Ihren Angaben "
         "angelegt. Möchten Sie einen Rückruf oder eine E-Mail? Antworten Sie einfach, was Ihnen lieber ist."
+    ),
+    after_hours_queued=(
+        "Unser Team ist gerade nicht erreichbar.{when} Ich habe Ihr Gespräch mit allen Ihren Angaben weitergegeben; "
+        "die erste Kollegin oder der erste Kollege übernimmt es hier. Sie müssen nicht online bleiben."
     ),
     back_at=" Wir sind am {day} um {time} Uhr ({tz}) wieder da.",
     offer=" Wenn Sie das lieber mit jemandem aus unserem Team besprechen möchten, sagen Sie es einfach.",
@@ -160,6 +169,10 @@ _FR = Texts(
         "vous m'avez dit. Préférez-vous être rappelé ou recevoir un e-mail ? Répondez simplement et un collègue "
         "reviendra vers vous."
     ),
+    after_hours_queued=(
+        "Notre équipe n'est pas disponible pour le moment.{when} J'ai transmis votre conversation avec tout ce que "
+        "vous m'avez dit, et le premier collègue disponible la reprendra ici. Inutile de rester en ligne."
+    ),
     back_at=" Nous serons de retour {day} à {time} ({tz}).",
     offer=" Si vous préférez en parler avec un membre de notre équipe, dites-le-moi et je vous mets en relation.",
     other_person=(
@@ -205,6 +218,10 @@ _ES = Texts(
         "contado. ¿Prefiere que le llamemos o que le escribamos un correo? Responda y un compañero se pondrá en "
         "contacto con usted."
     ),
+    after_hours_queued=(
+        "Nuestro equipo no está disponible ahora mismo.{when} He pasado su conversación con todo lo que me ha "
+        "contado y el primer compañero disponible la retomará aquí. No hace falta que siga conectado."
+    ),
     back_at=" Volvemos el {day} a las {time} ({tz}).",
     offer=" Si prefiere hablarlo con un miembro de nuestro equipo, dígamelo y le pongo en contacto.",
     other_person=(
@@ -249,6 +266,10 @@ _IT = Texts(
         "Il nostro team al momento non è disponibile.{when} Ho aperto il ticket {ticket} con tutto quello che mi "
         "ha detto. Preferisce essere richiamato o ricevere un'e-mail? Risponda pure e un collega la ricontatterà."
     ),
+    after_hours_queued=(
+        "Il nostro team al momento non è disponibile.{when} Ho passato la sua conversazione con tutto quello che mi "
+        "ha detto e il primo collega disponibile la riprenderà qui. Non è necessario restare online."
+    ),
     back_at=" Torniamo {day} alle {time} ({tz}).",
     offer=" Se preferisce parlarne con un membro del nostro team, me lo dica e la metto in contatto.",
     other_person=(
@@ -286,6 +307,10 @@ _NL = Texts(
     after_hours=(
         "Ons team is nu niet bereikbaar.{when} Ik heb ticket {ticket} aangemaakt met alles wat u mij heeft verteld. "
         "Wilt u teruggebeld worden of een e-mail ontvangen? Laat het weten, dan neemt een collega contact met u op."
+    ),
+    after_hours_queued=(
+        "Ons team is nu niet bereikbaar.{when} Ik heb uw gesprek doorgegeven met alles wat u mij heeft verteld; "
+        "de eerste collega die begint, pakt het hier op. U hoeft niet online te blijven."
     ),
     back_at=" We zijn er weer op {day} om {time} ({tz}).",
     offer=" Wilt u dit liever met een medewerker bespreken? Zeg het gerust, dan verbind ik u door.",
@@ -325,6 +350,10 @@ _PT = Texts(
         "A nossa equipa não está disponível neste momento.{when} Abri o pedido {ticket} com tudo o que me disse. "
         "Prefere que lhe liguemos ou que enviemos um e-mail? Responda e um colega entrará em contacto."
     ),
+    after_hours_queued=(
+        "A nossa equipa não está disponível neste momento.{when} Passei a sua conversa com tudo o que me disse e o "
+        "primeiro colega disponível vai retomá-la aqui. Não precisa de ficar online."
+    ),
     back_at=" Voltamos {day} às {time} ({tz}).",
     offer=" Se preferir falar com um membro da nossa equipa, diga-me e eu faço a ligação.",
     other_person=(
@@ -360,6 +389,10 @@ _PL = Texts(
     after_hours=(
         "Nasz zespół jest teraz niedostępny.{when} Otworzyłem zgłoszenie {ticket} ze wszystkimi informacjami. "
         "Woleliby Państwo telefon czy e-mail? Proszę odpowiedzieć, a ktoś z zespołu się odezwie."
+    ),
+    after_hours_queued=(
+        "Nasz zespół jest teraz niedostępny.{when} Przekazałem rozmowę ze wszystkimi informacjami; pierwsza "
+        "dostępna osoba z zespołu odpowie tutaj. Nie trzeba czekać online."
     ),
     back_at=" Wracamy: {day}, {time} ({tz}).",
     offer=" Jeśli wolą Państwo porozmawiać z członkiem naszego zespołu, proszę dać znać.",
@@ -411,6 +444,14 @@ def after_hours(ticket_id: str, opens: datetime | None, language: str = "en") ->
     return _honest(texts, native, texts.after_hours.format(when=when, ticket=ticket_id))
 
 
+def after_hours_queued(opens: datetime | None, language: str = "en") -> str:
+    """Outside business hours, for a tenant that only queues (``after_hours_action: queue_only``):
+    when the team is back, and that the conversation waits for them (no ticket)."""
+    texts, native = texts_for(language)
+    when = _when(opens, language, texts) if opens else ""
+    return _honest(texts, native, texts.after_hours_queued.format(when=when))
+
+
 def offer_person(language: str = "en") -> str:
     """Appended to an answer when the tenant wants a person offered (``answer_then_offer_handoff``)."""
     texts, _native = texts_for(language)
@@ -443,6 +484,7 @@ __all__ = [
     "WELCOME_BACK",
     "Texts",
     "after_hours",
+    "after_hours_queued",
     "handoff_message",
     "offer_person",
     "other_person",

@@ -28,6 +28,9 @@ class TenantPolicy:
     queues: dict[str, QueueSpec] = field(default_factory=dict)
     default_queue: str = "general"
     sensitive_topics: tuple[SensitiveTopic, ...] = ()
+    # Outside business hours: open a ticket and offer a call-back, or only keep the
+    # conversation in its queue for the team's next shift ("queue_only").
+    after_hours_action: str = "ticket_and_callback"
     config: TenantConfig | None = None
 
     @property
@@ -65,6 +68,7 @@ class TenantPolicy:
             queues=dict(config.queues),
             default_queue=h.default_queue,
             sensitive_topics=tuple(config.sensitive_topics),
+            after_hours_action=h.after_hours_action,
             config=config,
         )
 

@@ -94,6 +94,20 @@ def test_after_hours_opens_a_ticket_and_offers_a_callback(demo_services: Service
     assert tickets and tickets[0].external_id in message
 
 
+def test_after_hours_queue_only_keeps_the_conversation_queued_without_a_ticket(demo_services: Services) -> None:
+    config = demo_tenant_config()
+    config["handoff"] = {**config.get("handoff", {}), "after_hours_action": "queue_only"}
+    demo_services.store.ensure_tenant(TENANT, "Larkspur", config)
+    chat = Chat(demo_services.bot, "cus_007", now=SUNDAY)
+    assert chat.say("I want to talk to a person about a payment problem") is None
+    assert chat.brief.reason is HandoffReason.after_hours
+    assert chat.handoff is not None
+    message = chat.handoff.customer_message
+    assert "offline" in message and "Monday at 08:00" in message and "ticket" not in message
+    with demo_services.store.session(TENANT) as s:
+        assert not list(s.scalars(select(Ticket).where(Ticket.conversation_id == "c1")))
+
+
 def test_unsupported_language_hands_off_with_the_language_in_the_brief(demo_services: Services) -> None:
     chat = Chat(demo_services.bot, None)
     assert chat.say("Dzień dobry, chciałbym zwrócić namiot.") is None
