@@ -43,6 +43,10 @@ HEADLINE = (
 _HANDOFF_OK = frozenset({"handoff", "internal_leak"})
 # Kinds where saying "I don't know" is a right answer.
 _ABSTAIN_OK = frozenset({"unanswerable", "internal_leak"})
+# Abstain precision is over the answer-or-abstain decision: abstentions on these kinds, the
+# answerable ones (answerable, account) as negatives. A refused injection, a handoff case or
+# a missed clarification is scored by its own metric, not counted here.
+_ABSTAIN_DECISION = _ABSTAIN_OK | {"answerable", "account"}
 
 
 def _pct(values: Sequence[float], q: float) -> float | None:
@@ -96,7 +100,7 @@ def compute_metrics(
     abstained_unans = [v for v in unans if v.abstained or v.handoff_reason == "no_answer"]
     o.rate("unanswerable_abstain_recall", len(abstained_unans), len(unans))
     o.rate("unanswerable_pass", sum(v.passed for v in unans), len(unans))
-    abstentions = [v for v in bot if v.abstained]
+    abstentions = [v for v in bot if v.abstained and v.kind in _ABSTAIN_DECISION]
     o.rate("abstain_precision", sum(v.kind in _ABSTAIN_OK for v in abstentions), len(abstentions))
 
     under = of("underspecified")
