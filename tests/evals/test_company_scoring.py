@@ -408,6 +408,10 @@ def test_metrics_rates_counts_and_missing_support(src: CompanySources) -> None:
     assert metrics["handoff_recall"] == 1.0 and metrics["handoff_reason_accuracy"] == 0.0
     assert metrics["false_handoffs"] == 1  # the unanswerable case handed off
     assert metrics["abstain_precision"] == 0.0  # the only abstention was on an answerable case
+    assert metrics["underspecified_clarify"] is None and support["underspecified_clarify"] == 0
+    assert metrics["copilot_article_hit_at_3"] is None
+    assert metrics["latency_p50_s"] == 1.5  # turns of 1, 3, 2 and 0 s
+    assert isinstance(metrics["internal_leaks"], int)
 
 
 def test_abstain_precision_counts_the_answer_or_abstain_decision_only(src: CompanySources) -> None:
@@ -421,10 +425,6 @@ def test_abstain_precision_counts_the_answer_or_abstain_decision_only(src: Compa
     ]
     metrics, support, _ = compute_metrics(verdicts, [])
     assert metrics["abstain_precision"] == 1.0 and support["abstain_precision"] == 1
-    assert metrics["underspecified_clarify"] is None and support["underspecified_clarify"] == 0
-    assert metrics["copilot_article_hit_at_3"] is None
-    assert metrics["latency_p50_s"] == 1.5  # turns of 1, 3, 2 and 0 s
-    assert isinstance(metrics["internal_leaks"], int)
 
 
 # -- the case file ----------------------------------------------------------------------------
