@@ -9,10 +9,12 @@ database; a 200 MB chunked body. Each against a real server process on 127.0.0.1
   one token every 20 s, or sends text that is not JSON. Conversations ask the demo's
   questions concurrently; every turn must end within ``SWITCHBOARD_MODEL_TIMEOUT_S`` + 1 s
   with an answer, and none may fail.
-- redis: one worker on a private ``redis-server``; every conversation has an open websocket
-  that reconnects (``?since=`` its last sequence number) as the widget does. Redis is killed
-  for 30 s while messages are posted, then started again. Posts must not fail, and every
-  websocket must end up with every message stored after the outage began.
+- redis: one worker (or, ``--redis-workers 2``, two on PostgreSQL, each websocket on the
+  worker its conversation's posts do not go to) on a private ``redis-server``; every
+  conversation has an open websocket that reconnects (``?since=`` its last sequence number)
+  as the widget does. Redis is killed for 30 s while messages are posted, then started
+  again. Posts must not fail, and every websocket must end up with every message stored
+  after the outage began.
 - db-lock: another process holds SQLite's write lock for 10 s while messages are posted:
   503 with ``Retry-After`` (never 500), nothing half-written, and all go through after.
 - body: a 200 MB ``Transfer-Encoding: chunked`` body without credentials: 413, and the
@@ -41,7 +43,17 @@ from typing import Any
 
 import httpx
 
-from bench._server import HOST, PrivateRedis, demo_load, env_for, free_port, load_average, rss_kb, workers
+from bench._server import (
+    HOST,
+    PrivateRedis,
+    demo_load,
+    env_for,
+    free_port,
+    load_average,
+    postgres_database,
+    rss_kb,
+    workers,
+)
 from bench.answer_latency import demo_questions
 from bench.load import warm_up
 from bench.table import percentile, render
@@ -211,27 +223,35 @@ class Socket:
             delay = min(delay * 2, 4)
 
 
-def redis_scenario(data_dir: Path, logs: Path, outage_s: float = 30.0, n: int = 10) -> list[list[object]]:
-    with PrivateRedis() as redis:
-        env = env_for(data_dir / "redis", event_bus_backend="redis", redis_url=redis.url, chat_backend="fake",
+def redis_scenario(
+    data_dir: Path, logs: Path, outage_s: float = 30.0, n: int = 10, n_workers: int = 1
+) -> list[list[object]]:
+    """One worker on SQLite, or (``n_workers`` 2) two on PostgreSQL: a conversation's websocket
+    is on one worker and its posts go to the other, so every event crosses Redis."""
+    folder = data_dir / ("redis" if n_workers == 1 else f"redis-{n_workers}")
+    folder.mkdir(parents=True, exist_ok=True)
+    with PrivateRedis() as redis, contextlib.ExitStack() as stack:
+        extra = {"database_url": stack.enter_context(postgres_database())} if n_workers > 1 else {}
+        env = env_for(folder, event_bus_backend="redis", redis_url=redis.url, chat_backend="fake",
                       embedder_backend="fake", messages_per_minute_per_tenant="100000",
-                      messages_per_minute_per_session="1000")
-        (data_dir / "redis").mkdir(parents=True, exist_ok=True)
+                      messages_per_minute_per_session="1000", **extra)
         demo_load(env)
-        with workers([env], logs) as [w]:
-            return asyncio.run(_redis_run(w.url, redis, outage_s, n))
+        with workers([env] * n_workers, logs) as ws:
+            return asyncio.run(_redis_run([w.url for w in ws], redis, outage_s, n))
 
 
-async def _redis_run(url: str, redis: PrivateRedis, outage_s: float, n: int) -> list[list[object]]:
-    ws_url = url.replace("http://", "ws://", 1)
+async def _redis_run(urls: list[str], redis: PrivateRedis, outage_s: float, n: int) -> list[list[object]]:
     statuses: list[int | str] = []
-    async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+    async with httpx.AsyncClient(base_url=urls[0], timeout=60) as c:
         convs: list[tuple[str, dict[str, str], str]] = []
         for i in range(n):
             token = (await c.get("/api/demo/session", params={"customer_id": f"cus_{i + 1:03d}"})).json()["token"]
             h = {"Authorization": f"Bearer {token}"}
             convs.append(((await c.post("/api/conversations", json={}, headers=h)).json()["id"], h, token))
-        sockets = [Socket(ws_url, conv, token) for conv, _, token in convs]
+        # Conversation i listens on worker i and posts to worker i + 1 (the same one when alone).
+        listen = {conv: urls[i % len(urls)] for i, (conv, _, _) in enumerate(convs)}
+        post_to = {conv: urls[(i + 1) % len(urls)] for i, (conv, _, _) in enumerate(convs)}
+        sockets = [Socket(listen[conv].replace("http://", "ws://", 1), conv, token) for conv, _, token in convs]
         stop = asyncio.Event()
         tasks = [asyncio.create_task(s.run(stop)) for s in sockets]
         await asyncio.sleep(2)
@@ -239,7 +259,8 @@ async def _redis_run(url: str, redis: PrivateRedis, outage_s: float, n: int) -> 
         async def post_all(text: str) -> None:
             async def one(conv: str, h: dict[str, str]) -> None:
                 try:
-                    r = await c.post(f"/api/conversations/{conv}/messages", json={"text": text}, headers=h)
+                    r = await c.post(f"{post_to[conv]}/api/conversations/{conv}/messages", json={"text": text},
+                                     headers=h)
                     statuses.append(r.status_code)
                 except httpx.HTTPError as exc:
                     statuses.append(type(exc).__name__)
@@ -403,6 +424,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--only", default=",".join(SCENARIOS), help=f"comma-separated, of {', '.join(SCENARIOS)}")
     parser.add_argument("--data-dir", type=Path, default=None, help="an embedded data dir with the demo loaded")
     parser.add_argument("--redis-outage-s", type=float, default=30.0)
+    parser.add_argument("--redis-workers", type=int, choices=[1, 2], default=1,
+                        help="2: two workers on PostgreSQL, each websocket on the worker its posts do not go to")
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(wanted) - set(SCENARIOS)
@@ -424,8 +447,10 @@ def main(argv: list[str]) -> int:
                 title=f"Model faults (SWITCHBOARD_MODEL_TIMEOUT_S={DEADLINE_S:.0f}; baseline: a healthy fake model)",
             ))
         if "redis" in wanted:
-            print(render(["measure", "value"], redis_scenario(data_dir, logs, args.redis_outage_s),
-                         title=f"Redis down {args.redis_outage_s:.0f} s (one worker, Redis bus)"))
+            where = "one worker, SQLite" if args.redis_workers == 1 else f"{args.redis_workers} workers, PostgreSQL"
+            rows = redis_scenario(data_dir, logs, args.redis_outage_s, n_workers=args.redis_workers)
+            print(render(["measure", "value"], rows,
+                         title=f"Redis down {args.redis_outage_s:.0f} s ({where}, Redis bus)"))
         if "db-lock" in wanted:
             print(render(["measure", "value"], db_lock_scenario(data_dir, logs), title="SQLite write lock held 10 s"))
         if "body" in wanted:
