@@ -83,8 +83,9 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     vocabulary = selection.vocabulary
     # Words of the question itself the help center never uses ("interest", a language, a
     # product it does not sell); without the tenant's vocabulary, the retrieved units'.
-    unknown = sum((vocabulary.get(w, 0) if vocabulary is not None else w in everything) == 0 for w in focus)
-    unknown_all = sum((vocabulary.get(w, 0) if vocabulary is not None else w in everything) == 0 for w in stems)
+    # Figures ("£412.60", "27") are not vocabulary: a help center need not have said them.
+    unknown = sum(_unknown(w, vocabulary, everything) for w in focus)
+    unknown_all = sum(_unknown(w, vocabulary, everything) for w in stems)
     best = ranked[0] if ranked else None
     other = next((s for s in ranked[1:] if best is not None and s.unit.article_id != best.unit.article_id), None)
     typed = bool(part.wants & set(WANT_KINDS))
@@ -106,6 +107,12 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         "words": float(min(len(stems), 12)),
         "followup": float(bool(q.context) and q.context.strip() != q.text.strip()),
     }
+
+
+def _unknown(stem: str, vocabulary: dict[str, int] | None, retrieved: set[str]) -> bool:
+    if not any(ch.isalpha() for ch in stem) or any(ch.isdigit() for ch in stem):
+        return False
+    return (vocabulary.get(stem, 0) if vocabulary is not None else stem in retrieved) == 0
 
 
 def _covered(stems: list[str], text: str, idf: dict[str, float], default: float) -> float:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from core.errors import ConfigurationError
 from core.types import Visibility
@@ -248,10 +250,31 @@ class KeywordIndex:
 
     def document_frequencies(self, tenant_id: str, terms: Sequence[str]) -> dict[str, int]:
         """How many of the tenant's chunks hold each (stemmed, lower-case) term; 0 for a term
-        the tenant's content never uses."""
+        the tenant's content never uses.
+
+        A compound ("off-peak") counts as its rarest part, tokenized as the index does. A word
+        of five letters or more that the content never uses takes the frequency of a used word
+        one edit away (two from nine letters: Levenshtein, ``rapidfuzz``): a typo ("pasword")
+        is not a new topic."""
         with self._lock:
             df = self._tenant(tenant_id).df
-            return {t: max(int(df.get(t, 0)), 0) for t in terms}
+            out: dict[str, int] = {}
+            vocabulary: list[str] | None = None
+            for term in terms:
+                parts = [p for p in _WORD.findall(term.lower()) if p not in _STOP] or [term]
+                counts = []
+                for part in parts:
+                    n = max(int(df.get(part, 0)), 0)
+                    if n == 0 and part.isalpha() and len(part) >= 5:
+                        if vocabulary is None:
+                            vocabulary = [w for w, c in df.items() if c > 0]
+                        near = process.extractOne(
+                            part, vocabulary, scorer=Levenshtein.distance, score_cutoff=1 if len(part) < 9 else 2
+                        )
+                        n = max(int(df.get(near[0], 0)), 0) if near else 0
+                    counts.append(n)
+                out[term] = min(counts)
+            return out
 
     def query(self, text: str, k: int, filters: Filters) -> list[tuple[Chunk, float]]:
         terms = set(tokenize(text))
