@@ -30,14 +30,16 @@ from server.service import ConversationService
 log = logging.getLogger("switchboard.auth")
 
 
-def get_services(request: Request) -> Services:
+# The two below only look something up: ``async`` so FastAPI runs them on the event loop
+# instead of sending each request through the thread pool twice more.
+async def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_conversations(services: ServicesDep) -> ConversationService:
+async def get_conversations(services: ServicesDep) -> ConversationService:
     return ConversationService(services)
 
 
