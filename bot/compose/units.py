@@ -16,10 +16,12 @@ becomes a unit; neither does a sentence that reads as an instruction to an assis
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from bot.compose.quantities import Quantity, quantities
 from core.types import CustomerFacts, Passage
@@ -170,74 +172,104 @@ def _bold(text: str) -> set[str]:
 
 
 def from_passages(passages: Sequence[Passage]) -> list[AnswerUnit]:
-    """Every unit of every passage, in passage then reading order."""
+    """Every unit of every passage, in passage then reading order.
+
+    A passage's units depend on that passage alone, so each is split once per process
+    (``_split``: an LRU of ``SPLIT_CACHE`` passages, keyed by everything the split reads; an
+    edited article is new text, hence a new entry) and every call gets its own copies,
+    numbered for their place in this list (``source``, ``position``, ``block``)."""
+    units: list[AnswerUnit] = []
+    blocks_before = 0
+    for n, p in enumerate(passages):
+        split, n_blocks = _split(p.article_id, p.title, p.section, p.url, p.version, p.text)
+        offset = len(units)
+        units.extend(_placed(u, n, u.position + offset, u.block + blocks_before) for u in split)
+        blocks_before += n_blocks
+    return units
+
+
+SPLIT_CACHE = 4096  # passages (a few kB each with their units)
+
+
+def _placed(template: AnswerUnit, source: int, position: int, block: int) -> AnswerUnit:
+    unit = copy.copy(template)
+    unit.source, unit.position, unit.block = source, position, block
+    return unit
+
+
+@lru_cache(maxsize=SPLIT_CACHE)
+def _split(
+    article_id: str, title: str, section: str, url: str, version: int, passage_text: str
+) -> tuple[tuple[AnswerUnit, ...], int]:
+    """The units of one passage (source 0, positions and blocks counted from its start) and
+    how many blocks it has. Their quantities are read here, once."""
     units: list[AnswerUnit] = []
     block_id = 0
-    for n, p in enumerate(passages):
 
-        def unit(kind: str, text: str, _p: Passage = p, _n: int = n, **extra: object) -> AnswerUnit:
-            block = block_id  # noqa: B023 - the block being read when the unit is made
-            return AnswerUnit(
-                kind=kind,
-                text=text,
-                source=_n,
-                article_id=_p.article_id,
-                title=_p.title,
-                section=_p.section,
-                url=_p.url,
-                version=_p.version,
-                position=len(units),
-                block=block,
-                **extra,  # type: ignore[arg-type]
-            )
+    def unit(kind: str, text: str, **extra: object) -> AnswerUnit:
+        return AnswerUnit(
+            kind=kind,
+            text=text,
+            source=0,
+            article_id=article_id,
+            title=title,
+            section=section,
+            url=url,
+            version=version,
+            position=len(units),
+            block=block_id,
+            **extra,  # type: ignore[arg-type]
+        )
 
-        blocks = _blocks(p.text)
-        prose_chars = 0
-        prose: list[str] = []
-        lead = ""
-        for kind, lines in blocks:
-            block_id += 1
-            body = "\n".join(lines)
-            if _suspicious(body):
-                lead = ""
-                continue
-            if kind == "table":
-                rows = [ln for ln in lines if not _TABLE_RULE.match(ln)]
-                has_rule = any(_TABLE_RULE.match(ln) for ln in lines[1:2])
-                header = _cells(rows[0]) if has_rule and rows else ()
-                for line in rows[1:] if header else rows:
-                    cells = _cells(line)
-                    if any(cells):
-                        units.append(unit("row", " | ".join(cells), header=header, cells=cells, lead=lead))
+    blocks = _blocks(passage_text)
+    prose_chars = 0
+    prose: list[str] = []
+    lead = ""
+    for kind, lines in blocks:
+        block_id += 1
+        body = "\n".join(lines)
+        if _suspicious(body):
+            lead = ""
+            continue
+        if kind == "table":
+            rows = [ln for ln in lines if not _TABLE_RULE.match(ln)]
+            has_rule = any(_TABLE_RULE.match(ln) for ln in lines[1:2])
+            header = _cells(rows[0]) if has_rule and rows else ()
+            for line in rows[1:] if header else rows:
+                cells = _cells(line)
+                if any(cells):
+                    units.append(unit("row", " | ".join(cells), header=header, cells=cells, lead=lead))
 
-                lead = ""
-            elif kind == "numbered":
-                steps = tuple(clean_markdown(_NUMBERED.sub(r"\2", ln)) for ln in lines)
-                for s in steps:
-                    units.append(unit("step", s, lead=lead))
-                units.append(unit("steps", " ".join(steps), steps=steps, lead=lead))
-                lead = ""
-            elif kind == "bullets":
-                items = [clean_markdown(_BULLET.sub(r"\1", ln)).rstrip(";, ") for ln in lines]
-                for it in items:
-                    units.append(unit("item", it, lead=lead))
-                if 2 <= len(items) <= MAX_LIST:
-                    units.append(unit("list", "; ".join(i.rstrip(".;") for i in items), steps=tuple(items), lead=lead))
-                lead = ""
-            else:
-                text = " ".join(_QUOTE.sub("", ln).strip() for ln in lines)
-                sentences = split_prose(text)
-                lead = sentences[-1] if sentences and sentences[-1].endswith(":") else ""
-                if lead:
-                    sentences = sentences[:-1]  # "You'll need:" introduces the list that follows
-                bold = _bold(text)
-                for s in sentences:
-                    units.append(unit("sentence", s, emphasis=s in bold))
-                prose.extend(sentences)
-                prose_chars += len(text)
-        if 2 <= len(prose) and prose_chars <= SECTION_CHARS and all(k in ("para", "quote") for k, _ in blocks):
-            units.append(unit("section", " ".join(prose)))
-    return units
+            lead = ""
+        elif kind == "numbered":
+            steps = tuple(clean_markdown(_NUMBERED.sub(r"\2", ln)) for ln in lines)
+            for s in steps:
+                units.append(unit("step", s, lead=lead))
+            units.append(unit("steps", " ".join(steps), steps=steps, lead=lead))
+            lead = ""
+        elif kind == "bullets":
+            items = [clean_markdown(_BULLET.sub(r"\1", ln)).rstrip(";, ") for ln in lines]
+            for it in items:
+                units.append(unit("item", it, lead=lead))
+            if 2 <= len(items) <= MAX_LIST:
+                units.append(unit("list", "; ".join(i.rstrip(".;") for i in items), steps=tuple(items), lead=lead))
+            lead = ""
+        else:
+            text = " ".join(_QUOTE.sub("", ln).strip() for ln in lines)
+            sentences = split_prose(text)
+            lead = sentences[-1] if sentences and sentences[-1].endswith(":") else ""
+            if lead:
+                sentences = sentences[:-1]  # "You'll need:" introduces the list that follows
+            bold = _bold(text)
+            for s in sentences:
+                units.append(unit("sentence", s, emphasis=s in bold))
+            prose.extend(sentences)
+            prose_chars += len(text)
+    if 2 <= len(prose) and prose_chars <= SECTION_CHARS and all(k in ("para", "quote") for k, _ in blocks):
+        units.append(unit("section", " ".join(prose)))
+    for u in units:
+        _ = u.quantities  # computed once for every turn that retrieves this passage
+    return tuple(units), block_id
 
 
 # -- the customer's own record ------------------------------------------------------------
