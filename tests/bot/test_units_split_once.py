@@ -1,0 +1,40 @@
+"""A passage is split into answer units once per process; every call still gets units of its own,
+numbered for their place in that call's list."""
+
+from __future__ import annotations
+
+from bot.compose.units import from_passages
+from core.types import Passage
+
+RETURNS = Passage(
+    chunk_id="c1", article_id="returns", version=1, title="Returns", url="/returns", section="How to return",
+    text="You have 30 days to return an item.\n\n1. Open your order.\n2. Choose **Return**.\n\n"
+    "| Item | Refund |\n|---|---|\n| Shoes | £5 fee |\n| Books | free |",
+)
+SHIPPING = Passage(
+    chunk_id="c2", article_id="shipping", version=3, title="Shipping", url="/shipping",
+    text="Orders ship within 2 working days. Express delivery costs £4.99.",
+)
+
+
+def test_units_are_numbered_for_their_place_in_each_list() -> None:
+    alone = from_passages([RETURNS])
+    both = from_passages([SHIPPING, RETURNS])
+    shipping = [u for u in both if u.article_id == "shipping"]
+    returns = [u for u in both if u.article_id == "returns"]
+    assert [u.position for u in both] == list(range(len(both)))
+    assert {u.source for u in shipping} == {0} and {u.source for u in returns} == {1}
+    assert [(u.kind, u.text, u.cells) for u in returns] == [(u.kind, u.text, u.cells) for u in alone]
+    assert min(u.block for u in returns) > max(u.block for u in shipping)  # blocks never shared across passages
+    # the numbered list and its steps share a block; the table rows share another
+    steps = {u.block for u in returns if u.kind in ("step", "steps")}
+    rows = {u.block for u in returns if u.kind == "row"}
+    assert len(steps) == 1 and len(rows) == 1 and steps != rows
+    assert [q.key for u in returns if u.kind == "row" for q in u.quantities]  # figures read ("£5")
+
+
+def test_every_call_gets_its_own_units() -> None:
+    first, second = from_passages([RETURNS]), from_passages([RETURNS])
+    assert all(a is not b for a, b in zip(first, second, strict=True))
+    first[0].source = 7  # a caller changing its copy changes nothing for the next one
+    assert from_passages([RETURNS])[0].source == 0
