@@ -8,11 +8,11 @@ chunks are few (hundreds to a few thousand), so the copilot keeps their stored e
 
 ``ShelvedIndex`` wraps the tenant's ``Index``: ``query`` and ``vectors`` are answered from
 the shelf when it holds the tenant's chunks for the live-version generation of the search
-(``Filters.live``), and by the wrapped index otherwise, while the shelf is (re)built on a
-background thread. So a KB change is seen at once (the stale shelf is never searched), and
-results are the same chunks the index would give (every candidate still passes
-``Filters.admits``: tenant, visibility, language, live version). Tenants above
-``max_chunks`` are always searched through the index.
+(``Filters.live``), and by the wrapped index otherwise, while the shelf is rebuilt on a
+background thread (a tenant's first shelf is built in line). So a KB change is seen at once
+(the stale shelf is never searched), and results are the chunks the index would give (every
+candidate still passes ``Filters.admits``: tenant, visibility, language, live version).
+Tenants above ``max_chunks`` are always searched through the index.
 """
 
 from __future__ import annotations
@@ -59,7 +59,9 @@ class ShelvedIndex:
     # -- the shelf ------------------------------------------------------------------------
 
     def shelf(self, tenant_id: str, generation: int) -> _Shelf | None:
-        """The tenant's shelf for ``generation``; None (and a build started) when there is none yet."""
+        """The tenant's shelf for ``generation``. The first one is built in line (the index's
+        first reads in a process are not raced against a search); a newer generation's is
+        rebuilt on a background thread, and None is returned (the index answers) meanwhile."""
         with self._lock:
             shelf = self._shelves.get(tenant_id)
             if shelf is not None and shelf.generation == generation:
@@ -67,6 +69,12 @@ class ShelvedIndex:
             if self._too_big.get(tenant_id) == generation or tenant_id in self._building:
                 return None
             self._building.add(tenant_id)
+            first = shelf is None
+        if first:
+            self._build(tenant_id, generation)
+            with self._lock:
+                shelf = self._shelves.get(tenant_id)
+            return shelf if shelf is not None and shelf.generation == generation else None
         threading.Thread(target=self._build, args=(tenant_id, generation), name="copilot-shelf", daemon=True).start()
         return None
 

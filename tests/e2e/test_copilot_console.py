@@ -57,7 +57,7 @@ def test_agent_inserts_a_suggested_reply_and_the_customer_gets_it(page: Page, li
         expect(reply).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
         suggested = reply.get_by_test_id("reply-text").input_value()
         assert suggested.strip()
-        internal = page.locator('[data-testid=article-suggestion]:has(.internal)')
+        internal = page.locator("[data-testid=article-suggestion]:has(.internal)")
         for i in range(internal.count()):  # no internal article's text is offered as a reply
             highlight = internal.nth(i).locator("mark")
             if highlight.count():
@@ -86,3 +86,63 @@ def test_agent_inserts_a_suggested_reply_and_the_customer_gets_it(page: Page, li
 
         page.goto(f"{live_server}/supervisor")
         expect(page.locator('[data-testid=acceptance] tr[data-kind="reply"]')).to_be_visible()
+
+
+def test_next_action_and_internal_guidance_are_shown_apart_from_the_replies(page: Page, live_server: str) -> None:
+    """A situation an internal procedure covers: the next action says why, the internal
+    guidance box (marked "internal — do not send") quotes the internal article, and no
+    suggested reply carries that text or cites an internal article."""
+    with httpx.Client(base_url=live_server, timeout=120.0) as http:
+        token = http.get("/api/demo/session", params={"customer_id": "cus_002"}).json()["token"]
+        customer = {"Authorization": f"Bearer {token}"}
+        conv = http.post("/api/conversations", json={}, headers=customer).json()["id"]
+        r = http.post(
+            f"/api/conversations/{conv}/messages", json={"text": "I want to talk to a person"}, headers=customer
+        )
+        assert r.json()["handoff"], r.text
+
+        page.goto(f"{live_server}/agent")
+        page.locator(f'[data-testid=queue-item][data-conversation="{conv}"]').click()
+        page.get_by_test_id("claim").click()
+        expect(page.get_by_test_id("conv-title")).to_contain_text("human")
+
+        r = http.post(
+            f"/api/conversations/{conv}/messages",
+            json={"text": "I was charged twice for my order and nobody answered my emails"},
+            headers=customer,
+        )
+        assert r.status_code == 200, r.text
+        seq = r.json()["message"]["seq"]
+        expect(page.get_by_test_id("suggestions")).to_have_attribute(
+            "data-seq", str(seq), timeout=SUGGESTION_TIMEOUT_MS
+        )
+
+        nba = page.get_by_test_id("next-action-card")
+        expect(nba).to_be_visible()
+        expect(nba.get_by_test_id("next-action-reason")).to_contain_text("Why:")
+        expect(nba.get_by_test_id("next-action-reason")).to_contain_text("said:")  # the turn it matched
+
+        guidance = page.get_by_test_id("internal-guidance")
+        expect(guidance).to_be_visible()
+        expect(guidance.locator(".internal-note")).to_have_text("internal — do not send")
+        items = guidance.get_by_test_id("guidance-item")
+        expect(items.first).to_be_visible()
+        internal_ids = {
+            a.get_attribute("data-article")
+            for a in page.locator("[data-testid=article-suggestion]:has(.internal)").all()
+        }
+        assert internal_ids and all(i.get_attribute("data-article") in internal_ids for i in items.all())
+        notes = [n.strip() for n in items.locator("p").all_inner_texts() if n.strip()]
+        public = " ".join(page.locator("[data-testid=article-suggestion]:not(:has(.internal))").all_inner_texts())
+        internal_only = [n for n in notes if n[:60] not in public]  # a sentence a public article also says is public
+        assert internal_only, notes
+
+        replies = page.get_by_test_id("replies")
+        expect(replies).to_have_attribute("data-seq", str(seq))
+        reply = page.get_by_test_id("reply-suggestion").first
+        expect(reply).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
+        assert replies.locator("[data-testid=internal-guidance], .internal-note").count() == 0
+        texts = [t.input_value() for t in page.get_by_test_id("reply-text").all()]
+        assert texts and all(t.strip() for t in texts)
+        for text in texts:  # no internal guidance inside a reply meant for the customer
+            assert not any(note[:60] in text for note in internal_only), text
