@@ -241,16 +241,22 @@ def report(
     ]
     if server_cpu_s and acked:
         per_turn = server_cpu_s / len(acked)
-        cores = os.cpu_count() or 1
+        used = server_cpu_s / max(run.wall_s, 1e-9)
         rows += [
             ["server CPU s (all workers) / per acknowledged turn", f"{server_cpu_s:.1f} / {per_turn:.3f}"],
-            # Little's law for a closed loop: n conversations each waiting for its turn share the
-            # cores, so a turn waits about n x CPU per turn / cores.
-            [f"CPU floor for p50 turn latency ({n} waiting x CPU/turn / {cores} cores) s",
-             f"{n * per_turn / cores:.2f}"],
+            [f"cores the server used (of {os.cpu_count()})", f"{used:.2f}"],
+            # Little's law for a closed loop: n conversations each waiting for its turn, so the
+            # mean turn takes n / throughput = n x CPU per turn / cores used. Python runs one
+            # thread of a process at a time: one process uses about one core.
+            [f"mean turn implied: {n} waiting x CPU/turn / cores used, s",
+             f"{n * per_turn / max(used, 1e-9):.2f} (measured mean {_mean(latencies):.2f})"],
         ]
     head = f"{setup}\nload average {load_average()}; command: {command}"
     return head + "\n\n" + render(["measure", "value"], rows, title=f"Load ({mode})")
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
 
 
 def _pcts(values: list[float]) -> str:
