@@ -15,7 +15,7 @@ from typing import Any
 
 __all__ = ["AdminConversion", "admin_to_config", "looks_like_admin_layout"]
 
-_SECTIONS = {"tenant", "assistant", "handoff", "sensitive_topics", "self_service_actions", "copilot", "bot"}
+_SECTIONS = {"tenant", "assistant", "handoff", "sensitive_topics", "self_service_actions", "copilot"}
 _TENANT_FIELDS = {
     "id": "id",
     "name": "name",
@@ -115,8 +115,13 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
     for key in ("display_name", "persona", "greeting", "scope"):
         if assistant.get(key):
             out[key] = " ".join(str(assistant[key]).split())
+    redaction = assistant.get("redaction")
+    never_show = redaction.get("never_show") if isinstance(redaction, dict) else None
+    if isinstance(never_show, list):
+        out["private_fields"] = [str(f) for f in never_show if str(f).strip()]
+        ignored.extend(f"assistant.redaction.{key}" for key in redaction if key != "never_show")  # type: ignore[union-attr]
     for key in assistant:
-        if key not in ("display_name", "persona", "greeting", "scope"):
+        if key not in ("display_name", "persona", "greeting", "scope") and not (key == "redaction" and never_show):
             ignored.append(f"assistant.{key}")
 
     handoff = dict(data.get("handoff") or {})
@@ -165,16 +170,6 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
                 topic[key] = " ".join(str(raw[key]).split())
         topics.append(topic)
     out["sensitive_topics"] = topics
-
-    bot = data.get("bot") or {}
-    redaction = bot.get("redaction") if isinstance(bot, dict) else None
-    never_show = redaction.get("never_show") if isinstance(redaction, dict) else None
-    if isinstance(never_show, list):
-        out["private_fields"] = [str(f) for f in never_show if str(f).strip()]
-    if isinstance(bot, dict):
-        ignored.extend(f"bot.{key}" for key in bot if key != "redaction")
-        if isinstance(redaction, dict):
-            ignored.extend(f"bot.redaction.{key}" for key in redaction if key != "never_show")
 
     out["actions"] = [_action(a) for a in data.get("self_service_actions") or [] if isinstance(a, dict)]
 

@@ -19,12 +19,13 @@ def test_private_fields_are_dropped_at_any_depth_and_in_lists() -> None:
     assert record["meters"][0]["meter_point"] == "999"  # the stored record is untouched
 
 
-def test_admin_layout_never_show_becomes_private_fields() -> None:
+def test_admin_layout_redaction_never_show_becomes_private_fields() -> None:
     data = {
         "tenant": {"id": "acme", "name": "Acme"},
-        "bot": {"redaction": {"never_show": ["date_of_birth", "meter_point"]}, "tone": "warm"},
+        "assistant": {"redaction": {"never_show": ["date_of_birth", "meter_point"]}, "tone": "warm"},
     }
     conversion = admin_to_config(data)
     config = parse_tenant_config(conversion.data, "tenant.yaml")
     assert config.private_fields == ["date_of_birth", "meter_point"]
-    assert "bot.tone" in conversion.ignored  # reported, not dropped silently
+    assert "assistant.tone" in conversion.ignored  # reported, not dropped silently
+    assert "assistant.redaction" not in conversion.ignored
