@@ -98,8 +98,8 @@ class Settings(BaseSettings):
     # Bot turns in flight in one process (threads; server/routes/conversations.py), and how
     # many of them compute at once (server/turns.py): a turn waiting for the model frees its
     # compute slot. Python runs one thread at a time, so more computing turns only make each
-    # (and the health check) wait longer (bench load, 200 conversations on 2 cores: 16 at
-    # once p95 9.0 s, health p95 89 ms; 4 at once 5.7 s and 10 ms).
+    # (and the health check) wait longer (bench load, 200 conversations on 2 cores, load 4.7-7.9:
+    # 16 computing at once p95 9.0 s, health p95 89 ms; 4 compute slots p95 6.8 s, health 35 ms).
     turn_threads: int = Field(default=16, ge=1)
     turn_compute_slots: int = Field(default=4, ge=1)
     # Answer-unit vectors of the KB are computed at index time and kept in the data dir; a
