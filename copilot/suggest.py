@@ -303,17 +303,15 @@ class Copilot:
             # included: the agent often names the situation), searched together and fused.
             # Dense side: the last message's own vector (the advisor needs it anyway) and the
             # whole conversation's; keyword side: the stand-alone query and the whole text.
-            # A conversation of one message is that message: its vector serves both.
             whole = whole_conversation_query(turns)
-            alone = sum(1 for t in turns if t.author in (Author.customer, Author.agent) and t.text.strip()) <= 1
-            texts = list(dict.fromkeys(x for x in (last, "" if alone else whole, *missing) if x))
+            texts = list(dict.fromkeys(x for x in (last, whole, *missing) if x))
             embedded = dict(zip(texts, retriever.embedder.embed(texts), strict=True))
             if advisor is not None and missing:
                 advisor.remember(missing, np.stack([embedded[t] for t in missing]))
             queries, qvecs = [q], [embedded[last]]
             if whole and whole != q:
                 queries.append(whole)
-                qvecs.append(embedded[last if alone else whole])
+                qvecs.append(embedded[whole])
             found = retriever.search_many(
                 queries, k=max(n, self.candidates) * 3, filters=filters, query_vectors=qvecs
             )
