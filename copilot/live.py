@@ -92,6 +92,7 @@ class LiveAssist:
         self._slow = ThreadPoolExecutor(reply_workers, thread_name_prefix="copilot-replies")
         self._latest: dict[tuple[str, str], int] = {}
         self._lock = threading.Lock()
+        self._warmed: set[str] = set()
         self._idle = threading.Condition()
         self._in_flight = 0
 
@@ -229,7 +230,8 @@ class LiveAssist:
             job.replies.set_exception(exc)
 
     def publish_summary(self, tenant: str, conv_id: str) -> None:
-        """Rolling summary at handoff, computed off the request thread."""
+        """Rolling summary at handoff, computed off the request thread; then the tenant's
+        copilot is warmed (``warm``) before an agent claims the conversation."""
 
         def run() -> None:
             try:
@@ -238,8 +240,23 @@ class LiveAssist:
                 self._publish(tenant, conv_id, "summary", summary.model_dump(mode="json"))
             except Exception:  # noqa: BLE001
                 log.exception("copilot summary failed for %s", conv_id)
+            self._warm(tenant)
 
         self._slow.submit(run)
+
+    def warm(self, tenant: str) -> None:
+        """Build the tenant's copilot state in the background (``Copilot.warm``), once per process."""
+        self._slow.submit(self._warm, tenant)
+
+    def _warm(self, tenant: str) -> None:
+        with self._lock:
+            if tenant in self._warmed:
+                return
+            self._warmed.add(tenant)
+        try:
+            self.copilot.warm(tenant)
+        except Exception:  # noqa: BLE001  (the first suggestion builds it then)
+            log.exception("warming the copilot for %s failed", tenant)
 
     def close(self) -> None:
         self._fast.shutdown(wait=False, cancel_futures=True)

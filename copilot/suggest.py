@@ -458,6 +458,14 @@ class Copilot:
             compute_ms=round((time.perf_counter() - started) * 1000, 1),
         )
 
+    def warm(self, tenant_id: str) -> None:
+        """Build, off the request path, what a tenant's first suggestion would otherwise wait
+        for: the in-memory chunk vectors, the KB library and subjects, the action catalog's
+        vectors, the language detector's profiles (loaded once per process)."""
+        detect_language("Bonjour, je voudrais savoir où en est ma demande, merci beaucoup")
+        self.suggest(tenant_id, [Turn(author=Author.customer, text="hello, I have a question")], customer_id=None,
+                     message_seq=0)
+
     def reply_safety(
         self, tenant_id: str, passages: list[Passage]
     ) -> tuple[str, frozenset[str], InternalFingerprint | None]:

@@ -115,3 +115,17 @@ def test_an_expired_value_is_served_while_it_is_rebuilt_in_the_background() -> N
     assert values.get("t") == "v2" and builds == ["t", "t"]
     values.forget("t")
     assert values.get("t") == "v3"  # forgotten: built in line again
+
+
+def test_warming_builds_the_tenants_shelf_off_the_request_path(demo_services: Services) -> None:
+    copilot = demo_services.copilot
+    live = copilot.retriever.live
+    assert live is not None and isinstance(copilot.retriever.index, ShelvedIndex)
+    generation = live.view("larkspur").generation
+    assert copilot.retriever.index._shelves.get("larkspur") is None
+    demo_services.live_assist.warm("larkspur")
+    deadline = time.monotonic() + 30
+    while copilot.retriever.index._shelves.get("larkspur") is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    shelf = copilot.retriever.index._shelves.get("larkspur")
+    assert shelf is not None and shelf.generation == generation and shelf.chunks
