@@ -12,13 +12,15 @@ the shelf when it holds the tenant's chunks for the live-version generation of t
 background thread (a tenant's first shelf is built in line). So a KB change is seen at once
 (the stale shelf is never searched), and results are the chunks the index would give (every
 candidate still passes ``Filters.admits``: tenant, visibility, language, live version).
-Tenants above ``max_chunks`` are always searched through the index.
+Tenants above ``max_chunks`` are always searched through the index; at most ``max_tenants``
+shelves are kept (a 20,000-chunk MiniLM shelf is about 30 MB).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,14 +46,15 @@ class ShelvedIndex:
     """An ``Index`` whose dense queries and stored vectors come from memory when it can (see
     the module docstring). Writes and everything else go to ``index``."""
 
-    def __init__(self, index: Index, *, max_chunks: int = 20_000, page: int = 5_000) -> None:
-        if max_chunks < 0 or page < 1:
-            raise ValueError("max_chunks must be >= 0 and page >= 1")
+    def __init__(self, index: Index, *, max_chunks: int = 20_000, max_tenants: int = 64, page: int = 5_000) -> None:
+        if max_chunks < 0 or max_tenants < 1 or page < 1:
+            raise ValueError("max_chunks must be >= 0, max_tenants and page >= 1")
         self.index = index
         self.name = index.name
         self.max_chunks = max_chunks
+        self.max_tenants = max_tenants  # the least recently searched tenant's shelf is dropped beyond this
         self.page = page
-        self._shelves: dict[str, _Shelf] = {}
+        self._shelves: OrderedDict[str, _Shelf] = OrderedDict()
         self._too_big: dict[str, int] = {}  # tenant -> generation found above max_chunks
         self._building: set[str] = set()
         self._lock = threading.Lock()
@@ -65,6 +68,7 @@ class ShelvedIndex:
         with self._lock:
             shelf = self._shelves.get(tenant_id)
             if shelf is not None and shelf.generation == generation:
+                self._shelves.move_to_end(tenant_id)
                 return shelf
             if self._too_big.get(tenant_id) == generation or tenant_id in self._building:
                 return None
@@ -109,6 +113,9 @@ class ShelvedIndex:
                 current = self._shelves.get(tenant_id)
                 if current is None or current.generation <= generation:
                     self._shelves[tenant_id] = shelf
+                    self._shelves.move_to_end(tenant_id)
+                    while len(self._shelves) > self.max_tenants:
+                        self._shelves.popitem(last=False)
         except Exception:  # noqa: BLE001  (the index answers meanwhile; the next search retries)
             log.exception("could not shelve the chunk vectors of tenant %s", tenant_id)
         finally:
