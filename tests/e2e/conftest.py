@@ -29,12 +29,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.C
     log_path = data_dir / "server.log"
     pytestconfig.stash[SERVER_LOG] = log_path
     env = server_env(data_dir)
-    # The server only touches the store and index on its first request, so it can import
-    # while the demo loads; tests start once both are done.
+    # The demo is loaded before the server starts: the embedded vector index (Chroma) is one
+    # process's at a time, and the server reads it at start-up (answer-unit vectors).
     loader = start_demo_load(env)
     try:
+        finish_demo_load(loader)
         with running_server(env, log_path) as base_url:
-            finish_demo_load(loader)
             yield base_url
     finally:
         if loader.poll() is None:
