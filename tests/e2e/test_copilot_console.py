@@ -17,20 +17,26 @@ pytestmark = pytest.mark.e2e
 SUGGESTION_TIMEOUT_MS = 120_000  # the real llama.cpp model drafts the first reply on a shared CPU
 
 
+def _handed_off_and_claimed(
+    http: httpx.Client, page: Page, live_server: str, customer_id: str
+) -> tuple[str, dict[str, str]]:
+    """A demo customer's conversation handed off on request and claimed in the console:
+    (conversation id, the customer's auth headers)."""
+    token = http.get("/api/demo/session", params={"customer_id": customer_id}).json()["token"]
+    customer = {"Authorization": f"Bearer {token}"}
+    conv = http.post("/api/conversations", json={}, headers=customer).json()["id"]
+    r = http.post(f"/api/conversations/{conv}/messages", json={"text": "I want to talk to a person"}, headers=customer)
+    assert r.json()["handoff"], r.text
+    page.goto(f"{live_server}/agent")
+    page.locator(f'[data-testid=queue-item][data-conversation="{conv}"]').click()
+    page.get_by_test_id("claim").click()
+    expect(page.get_by_test_id("conv-title")).to_contain_text("human")
+    return conv, customer
+
+
 def test_agent_inserts_a_suggested_reply_and_the_customer_gets_it(page: Page, live_server: str) -> None:
     with httpx.Client(base_url=live_server, timeout=120.0) as http:
-        token = http.get("/api/demo/session", params={"customer_id": "cus_001"}).json()["token"]
-        customer = {"Authorization": f"Bearer {token}"}
-        conv = http.post("/api/conversations", json={}, headers=customer).json()["id"]
-        r = http.post(
-            f"/api/conversations/{conv}/messages", json={"text": "I want to talk to a person"}, headers=customer
-        )
-        assert r.json()["handoff"], r.text
-
-        page.goto(f"{live_server}/agent")
-        page.locator(f'[data-testid=queue-item][data-conversation="{conv}"]').click()
-        page.get_by_test_id("claim").click()
-        expect(page.get_by_test_id("conv-title")).to_contain_text("human")
+        conv, customer = _handed_off_and_claimed(http, page, live_server, "cus_001")
 
         r = http.post(
             f"/api/conversations/{conv}/messages",
@@ -93,18 +99,7 @@ def test_next_action_and_internal_guidance_are_shown_apart_from_the_replies(page
     guidance box (marked "internal — do not send") quotes the internal article, and no
     suggested reply carries that text or cites an internal article."""
     with httpx.Client(base_url=live_server, timeout=120.0) as http:
-        token = http.get("/api/demo/session", params={"customer_id": "cus_002"}).json()["token"]
-        customer = {"Authorization": f"Bearer {token}"}
-        conv = http.post("/api/conversations", json={}, headers=customer).json()["id"]
-        r = http.post(
-            f"/api/conversations/{conv}/messages", json={"text": "I want to talk to a person"}, headers=customer
-        )
-        assert r.json()["handoff"], r.text
-
-        page.goto(f"{live_server}/agent")
-        page.locator(f'[data-testid=queue-item][data-conversation="{conv}"]').click()
-        page.get_by_test_id("claim").click()
-        expect(page.get_by_test_id("conv-title")).to_contain_text("human")
+        conv, customer = _handed_off_and_claimed(http, page, live_server, "cus_002")
 
         r = http.post(
             f"/api/conversations/{conv}/messages",
