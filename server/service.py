@@ -26,13 +26,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.errors import HandoffRequired
 from bot.guardrails import refusal_text, screen_input
-from bot.output_filter import StreamGuard, allowed_hosts_for, filter_output
+from bot.output_filter import StreamGuard, allowed_hosts_for, filter_output, host_allowed
 from bot.policy import BotMemory, BotReply
 from bot.tenant import load_policy
 from copilot.live import LiveJob
@@ -48,7 +49,7 @@ from core.db.schema import Conversation, Handoff, IdempotencyKey, Message, utcno
 from core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
 from core.events import Event, agent_topic, customer_topic, queue_topic
 from core.models.guard import model_budget
-from core.types import Author, ConversationState, HandoffBrief, HandoffReason, Turn
+from core.types import Author, Citation, ConversationState, HandoffBrief, HandoffReason, Turn
 from server.auth import Principal, Role
 from server.container import Services
 from server.schemas import ConversationPublic, HandoffPublic, MessagePublic, TurnResult
@@ -417,7 +418,10 @@ class ConversationService:
         self, principal: Principal, conv_id: str, reply: BotReply, hosts: frozenset[str], question: str
     ) -> BotReply:
         """Output filter on the final answer: a blocked answer falls back to the extractive
-        answer (filtered too) or a safe reply; every intervention is audited."""
+        answer (filtered too) or a safe reply; every intervention is audited. A citation whose
+        URL is off the tenant's link allow-list (``allowed_link_hosts``, else its help center's
+        host) keeps its title and loses its link."""
+        reply.citations = _linkable(reply.citations, hosts)
         passages = reply.answer.passages if reply.answer else []
         allowed = hosts | allowed_hosts_for({}, [p.url for p in passages])
         result = filter_output(reply.text, allowed, None)
@@ -433,7 +437,7 @@ class ConversationService:
                     text, mode, citations = again.text, "extractive", extractive.citations
         with self.services.store.session(principal.tenant_id) as s:
             audit(s, "bot", "guardrail.output_filtered", conv_id, reasons=list(result.reasons))
-        reply.text, reply.mode, reply.citations = text, mode, citations
+        reply.text, reply.mode, reply.citations = text, mode, _linkable(citations, hosts)
         return reply
 
     def _watch(self, tenant: str, conv_id: str, taken_over: Any) -> TakeoverWatch:
@@ -690,3 +694,14 @@ class ConversationService:
         """Non-blocking: KB suggestions, CRM facts, next action and sentiment are pushed first,
         suggested replies after; work for a message is dropped once a newer one arrives."""
         return self.services.live_assist.submit(tenant, conv_id, message_seq)
+
+
+def _linkable(citations: list[Citation], hosts: frozenset[str]) -> list[Citation]:
+    """``citations`` with the links off the allow-list ``hosts`` dropped (none dropped when the
+    tenant has no allow-list and no help-center URL: nothing to check against)."""
+    if not hosts:
+        return citations
+    return [
+        c if not c.url or host_allowed(urlsplit(c.url).hostname or "", hosts) else c.model_copy(update={"url": ""})
+        for c in citations
+    ]
