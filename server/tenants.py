@@ -38,6 +38,8 @@ def read_config_data(data: object, source: str) -> tuple[TenantConfig, list[str]
     if looks_like_admin_layout(data):
         assert isinstance(data, dict)
         conversion = admin_to_config(data)
+        if conversion.errors:
+            raise TenantConfigError(source, conversion.errors)
         data, ignored = conversion.data, conversion.ignored
     return parse_tenant_config(data, source), ignored
 

@@ -10,6 +10,7 @@ never silently dropped (``AdminConversion.ignored``).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,9 @@ _TYPES = {"string": "string", "str": "string", "integer": "integer", "int": "int
 class AdminConversion:
     data: dict[str, Any]
     ignored: list[str] = field(default_factory=list)
+    # (field, message) for a key that looks like a misspelling of one we read ("timezon"):
+    # applying it would silently reset the real setting to its default, so it is an error.
+    errors: list[tuple[str, str]] = field(default_factory=list)
 
 
 def looks_like_admin_layout(data: object) -> bool:
@@ -95,6 +99,7 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
     """Map the admin layout onto ``TenantConfig`` fields (validate the result with
     ``parse_tenant_config``)."""
     ignored: list[str] = []
+    errors: list[tuple[str, str]] = []
     out: dict[str, Any] = {}
     tenant = dict(data.get("tenant") or {})
     for key, value in tenant.items():
@@ -106,6 +111,10 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
             out.setdefault("allowed_link_hosts", []).append(str(value))
         else:
             ignored.append(f"tenant.{key}")
+    known = [*_TENANT_FIELDS, "phone_numbers", "external_numbers", "account_portal"]
+    for key in tenant:
+        if key not in known and (close := difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)):
+            errors.append((f"tenant.{key}", f"unknown field; did you mean '{close[0]}'?"))
     if isinstance(out.get("business_hours"), dict):
         out["business_hours"] = {k: ("closed" if v in (None, False) else v) for k, v in out["business_hours"].items()}
     hosts = [out.get("website"), out.get("help_center_url"), *out.get("allowed_link_hosts", [])]
@@ -123,6 +132,9 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
     for key in assistant:
         if key not in ("display_name", "persona", "greeting", "scope") and not (key == "redaction" and never_show):
             ignored.append(f"assistant.{key}")
+            read = ["display_name", "persona", "greeting", "scope", "redaction"]
+            if close := difflib.get_close_matches(str(key), read, n=1, cutoff=0.8):
+                errors.append((f"assistant.{key}", f"unknown field; did you mean '{close[0]}'?"))
 
     handoff = dict(data.get("handoff") or {})
     queues = handoff.get("queues") or {}
@@ -193,7 +205,7 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
     for key in data:
         if key not in _SECTIONS:
             ignored.append(key)
-    return AdminConversion(out, ignored)
+    return AdminConversion(out, ignored, errors)
 
 
 def _host(url: str) -> str:

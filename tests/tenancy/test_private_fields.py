@@ -1,4 +1,5 @@
-"""A tenant's ``private_fields``: CRM fields the bot never shows a customer, the agent still sees."""
+"""A tenant's ``private_fields`` (CRM fields the bot never shows a customer; agents see them)
+and the admin-export conversion."""
 
 from __future__ import annotations
 
@@ -29,3 +30,13 @@ def test_admin_layout_redaction_never_show_becomes_private_fields() -> None:
     assert config.private_fields == ["date_of_birth", "meter_point"]
     assert "assistant.tone" in conversion.ignored  # reported, not dropped silently
     assert "assistant.redaction" not in conversion.ignored
+
+
+def test_a_misspelled_admin_field_is_an_error_not_a_silent_default() -> None:
+    """"timezon" would leave the timezone at its default (UTC): refused, with the likely field."""
+    data = {"tenant": {"id": "acme", "name": "Acme", "timezon": "Europe/London"}, "assistant": {"persna": "x"}}
+    conversion = admin_to_config(data)
+    assert ("tenant.timezon", "unknown field; did you mean 'timezone'?") in conversion.errors
+    assert any(where == "assistant.persna" for where, _ in conversion.errors)
+    unmodelled = admin_to_config({"tenant": {"id": "acme", "name": "Acme", "owner": "IT"}})
+    assert unmodelled.errors == [] and "tenant.owner" in unmodelled.ignored  # reported only
