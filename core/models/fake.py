@@ -95,3 +95,16 @@ class HashingEmbedder:
 
 
 CHAT_MODELS.register("fake", lambda settings: ScriptedChatModel())
+
+
+class CountingEmbedder(HashingEmbedder):
+    """The hashing embedder, recording every text it was asked to embed (``texts``, in order):
+    for tests that check what was (not) embedded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts.extend(texts)
+        return super().embed(texts)

@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from core.models.fake import HashingEmbedder
+from core.models.fake import CountingEmbedder, HashingEmbedder
 from core.models.persisted import PersistedEmbedder, VectorFile, text_key, vector_file_for
-
-
-class Counting(HashingEmbedder):
-    """The hashing embedder, counting the texts it was asked to embed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        return super().embed(texts)
-
 
 KB = ["Returns: You can return an item within 30 days.", "Shipping: Orders ship in 2 working days."]
 
 
-def _embedder(path: Path) -> tuple[PersistedEmbedder, Counting]:
-    inner = Counting()
+def _embedder(path: Path) -> tuple[PersistedEmbedder, CountingEmbedder]:
+    inner = CountingEmbedder()
     return PersistedEmbedder(inner, VectorFile(path, inner.dim)), inner
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from core.models.fake import HashingEmbedder, ScriptedChatModel
+from core.models.fake import CountingEmbedder, HashingEmbedder, ScriptedChatModel
 from knowledge.documents import Document
 from server.auth import Principal, Role
 from server.container import Services
@@ -15,16 +12,6 @@ from server.demo import load_demo
 from server.service import ConversationService
 from server.unit_vectors import UnitVectorWarmer, unit_texts
 from tests.conftest import OPEN_HOURS, TENANT, make_settings, quote_first_source
-
-
-class Counting(HashingEmbedder):
-    def __init__(self) -> None:
-        super().__init__()
-        self.texts: list[str] = []
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        self.texts.extend(texts)
-        return super().embed(texts)
 
 
 def _services(data_dir: Path, embedder: HashingEmbedder) -> Services:
@@ -42,7 +29,7 @@ def test_a_new_process_composes_answers_without_embedding_a_kb_unit(tmp_path: Pa
     load_demo(loader)  # index time: the demo's answer units are embedded and stored
     loader.close()
 
-    inner = Counting()
+    inner = CountingEmbedder()
     server = _services(tmp_path, inner)  # a restart, or a second worker on the same data dir
     try:
         _, units = unit_texts(server, TENANT)
@@ -58,7 +45,7 @@ def test_a_new_process_composes_answers_without_embedding_a_kb_unit(tmp_path: Pa
 
 
 def test_the_warmer_embeds_a_kb_change_once(tmp_path: Path) -> None:
-    inner = Counting()
+    inner = CountingEmbedder()
     services = _services(tmp_path, inner)
     try:
         load_demo(services)
