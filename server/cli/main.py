@@ -8,6 +8,7 @@ import time
 
 import typer
 
+from core.errors import ConfigurationError
 from core.settings import Settings
 from server.cli.evals import evals_app
 from server.cli.kb import kb_app
@@ -64,4 +65,10 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 def main() -> None:
-    app()
+    """The ``switchboard`` entry point: a configuration problem (a missing setting, a bad
+    tenant file) is one line on stderr and exit code 2, not a traceback."""
+    try:
+        app()
+    except ConfigurationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
