@@ -103,7 +103,7 @@ def sync(folder: Path, tenant: TenantOpt = None) -> None:
 def list_articles(tenant: TenantOpt = None) -> None:
     """Every article with its live version and visibility."""
     services, settings = _services()
-    articles = services.kb.list_articles(tenant or services.default_tenant)
+    articles = services.kb.list_articles(_tenant(services, tenant))
     for a in articles:
         typer.echo(f"{a.id:<40} v{a.version:<3} {a.visibility:<8} {a.language:<3} {a.title}")
     typer.echo(f"{len(articles)} articles")
@@ -114,7 +114,7 @@ def list_articles(tenant: TenantOpt = None) -> None:
 def show(article_id: str, tenant: TenantOpt = None) -> None:
     """One article: metadata, versions and its live chunks."""
     services, settings = _services()
-    tenant_id = tenant or services.default_tenant
+    tenant_id = _tenant(services, tenant)
     try:
         a = services.kb.get_article(tenant_id, article_id)
     except SwitchboardError as exc:
@@ -153,7 +153,7 @@ def search(
     """Hybrid search as the bot (--public-only) or the copilot sees it."""
     services, settings = _services()
     vis = {Visibility.public} if public_only else {Visibility.public, Visibility.internal}
-    passages = services.retriever.search(query, k=k, filters=Filters(tenant or services.default_tenant, frozenset(vis)))
+    passages = services.retriever.search(query, k=k, filters=Filters(_tenant(services, tenant), frozenset(vis)))
     for n, p in enumerate(passages, start=1):
         typer.echo(f"{n}. {p.article_id} v{p.version} [{p.visibility.value}] {p.title} > {p.section}")
         typer.echo(f"   {p.text[:160].replace(chr(10), ' ')}")

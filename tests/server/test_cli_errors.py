@@ -25,3 +25,17 @@ def test_a_missing_default_tenant_is_one_line_and_exit_2(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: Set SWITCHBOARD_DEFAULT_TENANT") and "Traceback" not in err
+
+
+def test_kb_list_for_an_unknown_tenant_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SWITCHBOARD_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("SWITCHBOARD_ENVIRONMENT", "test")
+    monkeypatch.setenv("SWITCHBOARD_EMBEDDER_BACKEND", "fake")
+    monkeypatch.setenv("SWITCHBOARD_CHAT_BACKEND", "fake")
+    monkeypatch.setattr("sys.argv", ["switchboard", "kb", "list", "--tenant", "nobody"])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert "No tenant 'nobody'" in capsys.readouterr().err
