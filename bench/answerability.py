@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from bench._mtrag import reference as mtrag_reference
 from bench.table import print_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,20 +66,13 @@ class Example:
 
 
 def mtrag_examples() -> tuple[dict[str, dict[str, str]], list[Example]]:
-    corpus: dict[str, dict[str, str]] = defaultdict(dict)
-    out: list[Example] = []
-    path = DATA / "mtrag" / "mtragun-human" / "generation_tasks" / "reference.jsonl"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        collection = str(row["Collection"]).lower()
-        for ctx in row["contexts"]:
-            corpus[collection][ctx["document_id"]] = ctx["text"].strip()
-        label = row["answerability"][0]
-        if label not in ("ANSWERABLE", "UNANSWERABLE"):
-            continue
-        turns = [("customer" if t["speaker"] == "user" else "bot", t["text"]) for t in row["input"]]
-        out.append(Example(f"mtrag-{collection}", f"mtrag-{collection}", turns, int(label == "ANSWERABLE")))
-    return dict(corpus), out
+    corpus, tasks = mtrag_reference()
+    out = [
+        Example(f"mtrag-{t.collection}", f"mtrag-{t.collection}", t.turns, int(t.label == "ANSWERABLE"))
+        for t in tasks
+        if t.label in ("ANSWERABLE", "UNANSWERABLE")
+    ]
+    return corpus, out
 
 
 def dstc10_examples() -> tuple[dict[str, dict[str, str]], list[Example]]:

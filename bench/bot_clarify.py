@@ -21,7 +21,6 @@ articles), kept here only to be measured against.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import re
@@ -31,11 +30,11 @@ from pathlib import Path
 
 import yaml
 
+from bench._mtrag import reference as mtrag_reference
 from bench.table import print_table
 
 ROOT = Path(__file__).resolve().parent.parent
 SUITES = ROOT / "evals" / "suites"
-MTRAG = ROOT / ".." / "shared" / "data" / "mtrag" / "mtragun-human" / "generation_tasks" / "reference.jsonl"
 
 # The first release's rule, verbatim in substance (bot/clarify.py before issue 13).
 _OLD_CATEGORY = re.compile(
@@ -90,23 +89,18 @@ def _company_questions(folder: Path) -> list[tuple[str, str, bool]]:
 
 
 def _mtrag(n: int, seed: int = 7) -> tuple[dict[str, dict[str, str]], list[tuple[str, str, bool, str]]]:
-    corpus: dict[str, dict[str, str]] = defaultdict(dict)
+    corpus, tasks = mtrag_reference()
     pools: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for line in MTRAG.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        collection = str(row["Collection"]).lower()
-        for ctx in row["contexts"]:
-            corpus[collection][ctx["document_id"]] = ctx["text"].strip()
-        label = row["answerability"][0]
-        users = [t["text"] for t in row["input"] if t["speaker"] == "user"]
-        if label in ("ANSWERABLE", "UNDERSPECIFIED") and len(users) == 1:
-            pools[label].append((collection, users[0]))
+    for t in tasks:
+        users = [text for who, text in t.turns if who == "customer"]
+        if t.label in ("ANSWERABLE", "UNDERSPECIFIED") and len(users) == 1:
+            pools[t.label].append((t.collection, users[0]))
     rng = random.Random(seed)
     picked: list[tuple[str, str, bool, str]] = []
     for label, pool in sorted(pools.items()):
         for collection, text in rng.sample(sorted(pool), min(n, len(pool))):
             picked.append((f"mtrag/{label}", text, label == "UNDERSPECIFIED", f"mtrag-{collection}"))
-    return dict(corpus), picked
+    return corpus, picked
 
 
 def main(argv: list[str]) -> int:

@@ -40,6 +40,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench._mtrag import reference as mtrag_reference
 from bench.table import percentile, print_table, ratio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,26 +86,18 @@ def token_f1(answer: str, reference: str) -> float:
 
 
 def mtrag_questions(n: int, seed: int) -> tuple[dict[str, dict[str, str]], list[Question]]:
-    corpus: dict[str, dict[str, str]] = {}
-    pool: list[Question] = []
-    path = DATA / "mtrag" / "mtragun-human" / "generation_tasks" / "reference.jsonl"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        collection = str(row["Collection"]).lower()
-        for ctx in row["contexts"]:
-            corpus.setdefault(collection, {})[ctx["document_id"]] = ctx["text"].strip()
-        if row["answerability"][0] != "ANSWERABLE" or not row.get("targets"):
-            continue
-        turns = [("customer" if t["speaker"] == "user" else "bot", t["text"]) for t in row["input"]]
-        pool.append(
-            Question(
-                f"mtrag-{collection}",
-                f"mtrag-{collection}",
-                [turns[-1][1]],
-                history=turns[:-1],
-                reference=row["targets"][0]["text"],
-            )
+    corpus, tasks = mtrag_reference()
+    pool = [
+        Question(
+            f"mtrag-{t.collection}",
+            f"mtrag-{t.collection}",
+            [t.turns[-1][1]],
+            history=t.turns[:-1],
+            reference=t.targets[0],
         )
+        for t in tasks
+        if t.label == "ANSWERABLE" and t.targets
+    ]
     pool.sort(key=lambda q: (q.source, q.turns[0]))
     return corpus, random.Random(seed).sample(pool, min(n, len(pool)))
 
