@@ -38,7 +38,7 @@ from pathlib import Path
 from statistics import median
 
 from bot.compose.question import WANT_KINDS, Part, Question, content_stems
-from bot.compose.select import PartChoice, Selection
+from bot.compose.select import PartChoice, Selection, coverage
 
 __all__ = ["FEATURES", "AnswerabilityModel", "features", "load_model", "MODEL_FILE"]
 
@@ -76,8 +76,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         everything |= set(content_stems(u.search_text))
     default_idf = math.log(1 + max(len(selection.units), 1))
     idf = selection.idf
-    total = sum(idf.get(w, default_idf) for w in stems)
-    cov_any = sum(idf.get(w, default_idf) for w in stems if w in everything) / total if total else 0.0
+    cov_any = coverage(stems, everything, idf, default_idf)
     missing = sum(w not in everything for w in stems)
     focus = content_stems(part.focus)
     vocabulary = selection.vocabulary
@@ -89,11 +88,12 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     best = ranked[0] if ranked else None
     other = next((s for s in ranked[1:] if best is not None and s.unit.article_id != best.unit.article_id), None)
     typed = bool(part.wants & set(WANT_KINDS))
+    best_stems = set(content_stems(best.unit.search_text)) if best else set()
     return {
         "sim": best.sim if best else 0.0,
         "sim_any": max((s.sim for s in ranked), default=0.0),
         "coverage": best.coverage if best else 0.0,
-        "coverage_focus": _covered(focus, best.unit.search_text if best else "", idf, default_idf),
+        "coverage_focus": coverage(focus, best_stems, idf, default_idf),
         "coverage_any": cov_any,
         "missing": float(min(missing, 3)),
         "unknown": float(min(unknown, 3)),
@@ -113,12 +113,6 @@ def _unknown(stem: str, vocabulary: dict[str, int] | None, retrieved: set[str]) 
     if not any(ch.isalpha() for ch in stem) or any(ch.isdigit() for ch in stem):
         return False
     return (vocabulary.get(stem, 0) if vocabulary is not None else stem in retrieved) == 0
-
-
-def _covered(stems: list[str], text: str, idf: dict[str, float], default: float) -> float:
-    have = set(content_stems(text))
-    total = sum(idf.get(w, default) for w in stems)
-    return sum(idf.get(w, default) for w in stems if w in have) / total if total else 0.0
 
 
 def _whole(selection: Selection) -> PartChoice:

@@ -41,7 +41,7 @@ from bot.compose.question import WANT_KINDS, Part, Question, content_stems
 from bot.compose.units import AnswerUnit
 from core.models.embed import Embedder
 
-__all__ = ["CachedEmbedder", "Scored", "Selection", "select"]
+__all__ = ["CachedEmbedder", "Scored", "Selection", "coverage", "select"]
 
 
 class CachedEmbedder:
@@ -128,7 +128,9 @@ def _idf(units: list[AnswerUnit], stems: dict[int, set[str]]) -> dict[str, float
     return {w: math.log(1 + n / (1 + d)) for w, d in df.items()}
 
 
-def _coverage(q: list[str], u: set[str], idf: dict[str, float], default: float) -> float:
+def coverage(q: list[str], u: set[str], idf: dict[str, float], default: float) -> float:
+    """IDF-weighted share of the stems ``q`` found in ``u`` (``default``: the weight of a stem
+    ``idf`` lacks); 0 for no stems."""
     if not q:
         return 0.0
     total = sum(idf.get(w, default) for w in q)
@@ -280,7 +282,7 @@ def select(
         scored: list[Scored] = []
         for i, u in enumerate(units):
             cov_idf = {w: idf.get(w, default_idf) * weights[w] for w in q_stems}
-            cov = _coverage(q_stems, stems[i], cov_idf, default_idf)
+            cov = coverage(q_stems, stems[i], cov_idf, default_idf)
             typed = _typed(u, part)
             s = 0.5 * float(sims[i]) + 0.15 * float(ctx_sims[i]) + 0.35 * cov + type_weight * typed
             s += 0.2 * _steps(u, part)
