@@ -11,6 +11,7 @@ never silently dropped (``AdminConversion.ignored``).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ _TENANT_FIELDS = {
     "business_hours": "business_hours",
     "closed_dates": "closed_dates",
 }
+_ASSISTANT_FIELDS = ("display_name", "persona", "greeting", "scope")
 _TYPES = {"string": "string", "str": "string", "integer": "integer", "int": "integer", "number": "number",
           "float": "number", "date": "date", "enum": "enum", "boolean": "enum", "bool": "enum"}
 
@@ -111,30 +113,25 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
             out.setdefault("allowed_link_hosts", []).append(str(value))
         else:
             ignored.append(f"tenant.{key}")
-    known = [*_TENANT_FIELDS, "phone_numbers", "external_numbers", "account_portal"]
-    for key in tenant:
-        if key not in known and (close := difflib.get_close_matches(str(key), known, n=1, cutoff=0.8)):
-            errors.append((f"tenant.{key}", f"unknown field; did you mean '{close[0]}'?"))
+    errors += _misspelled("tenant", tenant, (*_TENANT_FIELDS, "phone_numbers", "external_numbers", "account_portal"))
     if isinstance(out.get("business_hours"), dict):
         out["business_hours"] = {k: ("closed" if v in (None, False) else v) for k, v in out["business_hours"].items()}
     hosts = [out.get("website"), out.get("help_center_url"), *out.get("allowed_link_hosts", [])]
     out["allowed_link_hosts"] = sorted({_host(h) for h in hosts if h})
 
     assistant = dict(data.get("assistant") or {})
-    for key in ("display_name", "persona", "greeting", "scope"):
+    for key in _ASSISTANT_FIELDS:
         if assistant.get(key):
             out[key] = " ".join(str(assistant[key]).split())
     redaction = assistant.get("redaction")
     never_show = redaction.get("never_show") if isinstance(redaction, dict) else None
-    if isinstance(never_show, list):
+    if isinstance(redaction, dict) and isinstance(never_show, list):
         out["private_fields"] = [str(f) for f in never_show if str(f).strip()]
-        ignored.extend(f"assistant.redaction.{key}" for key in redaction if key != "never_show")  # type: ignore[union-attr]
+        ignored.extend(f"assistant.redaction.{key}" for key in redaction if key != "never_show")
     for key in assistant:
-        if key not in ("display_name", "persona", "greeting", "scope") and not (key == "redaction" and never_show):
+        if key not in _ASSISTANT_FIELDS and not (key == "redaction" and isinstance(never_show, list)):
             ignored.append(f"assistant.{key}")
-            read = ["display_name", "persona", "greeting", "scope", "redaction"]
-            if close := difflib.get_close_matches(str(key), read, n=1, cutoff=0.8):
-                errors.append((f"assistant.{key}", f"unknown field; did you mean '{close[0]}'?"))
+    errors += _misspelled("assistant", assistant, (*_ASSISTANT_FIELDS, "redaction"))
 
     handoff = dict(data.get("handoff") or {})
     queues = handoff.get("queues") or {}
@@ -206,6 +203,16 @@ def admin_to_config(data: dict[str, Any]) -> AdminConversion:
         if key not in _SECTIONS:
             ignored.append(key)
     return AdminConversion(out, ignored, errors)
+
+
+def _misspelled(section: str, keys: Iterable[str], read: Sequence[str]) -> list[tuple[str, str]]:
+    """(field, message) for each key of ``section`` that is not one we read but looks like a
+    misspelling of one ("timezon"): applied, it would leave the real setting at its default."""
+    out = []
+    for key in keys:
+        if key not in read and (close := difflib.get_close_matches(str(key), read, n=1, cutoff=0.8)):
+            out.append((f"{section}.{key}", f"unknown field; did you mean '{close[0]}'?"))
+    return out
 
 
 def _host(url: str) -> str:

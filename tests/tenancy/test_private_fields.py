@@ -40,3 +40,7 @@ def test_a_misspelled_admin_field_is_an_error_not_a_silent_default() -> None:
     assert any(where == "assistant.persna" for where, _ in conversion.errors)
     unmodelled = admin_to_config({"tenant": {"id": "acme", "name": "Acme", "owner": "IT"}})
     assert unmodelled.errors == [] and "tenant.owner" in unmodelled.ignored  # reported only
+    other_redaction = admin_to_config(
+        {"tenant": {"id": "acme", "name": "Acme"}, "assistant": {"redaction": {"mask": []}}}
+    )
+    assert other_redaction.errors == [] and "assistant.redaction" in other_redaction.ignored  # a field we read
