@@ -1,11 +1,11 @@
-"""Record-sourced parameters: the value is one of *this customer's* records (a meter serial,
-an order id), never whatever the text names.
+"""Record-sourced parameters: the value is one of *this customer's* records (a device's
+serial number, an order id), never whatever the text names.
 
 ``record_choices`` reads the candidates from the customer's CRM record at ``record_path``
-(``meters[].serial``; inferred from the parameter's name when the configuration gives none);
+(e.g. ``devices[].serial``; inferred from the parameter's name when the configuration gives none);
 builtin executors supply their own (the Store's orders). ``narrow`` picks the ones a message
 points at: an id written out (compared without punctuation or case, or by its digits), else
-the words that tell this customer's records apart ("my electricity meter", "the tent order").
+the words that tell this customer's records apart ("my kitchen device", "the tent order").
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _digits(value: str) -> str:
 
 
 def infer_record_path(name: str, record: Mapping[str, Any]) -> str | None:
-    """``meter_serial`` over ``{"meters": [{"serial": …}]}`` → ``meters[].serial``: a list of
+    """``device_serial`` over ``{"devices": [{"serial": …}]}`` → ``devices[].serial``: a list of
     objects whose (singular) key is one word of the name and whose items have another."""
     tokens = set(human(name).lower().split())
     best: str | None = None
