@@ -30,7 +30,7 @@ from core.models.fake import HashingEmbedder, ScriptedChatModel
 from core.tenancy import load_tenant_file
 from server.auth import Principal, Role
 from server.container import Services
-from server.demo import demo_tenant_config, load_demo
+from server.demo import load_demo
 from server.service import ConversationService
 from server.tenants import Onboarding
 from tests.conftest import TENANT, make_settings, quote_first_source
@@ -322,10 +322,9 @@ def seeded_services(data_dir: Path, **settings: object) -> Seeded:
     # The hashing test embedder's fitted answerability is coarse (its similarities say little): the
     # week needs its off-topic questions abstained, so the tenant sets its own threshold, as a
     # company may (MiniLM's fitted default abstains on them by itself: P 0.15-0.19).
-    services.store.ensure_tenant(TENANT, "Larkspur", demo_tenant_config())
-    load_demo(services)
+    load_demo(services)  # the demo tenant is TENANT
     source = services.settings.demo_dir / "tenant.yaml"
-    config = load_tenant_file(source).model_copy(update={"id": TENANT, "answer_threshold": 0.5})
+    config = load_tenant_file(source).model_copy(update={"answer_threshold": 0.5})
     Onboarding(services).apply(config, source=source, actor="test")
     sim = Simulation(services, clock)
     play(sim)
