@@ -40,7 +40,7 @@ from bot.replies import (
 from bot.routing import SMALLTALK, Router
 from bot.sensitive import SensitiveDetector, SensitiveMatch
 from bot.state import BotMemory, BotState, TurnKind
-from bot.tenant import TenantPolicy, load_policy
+from bot.tenant import TenantPolicies, TenantPolicy
 from bot.triggers import (
     RepetitionDetector,
     declines_person,
@@ -127,6 +127,7 @@ class Bot:
     low_grounding: float = 0.45  # an extractive answer below this counts towards "no answer twice"
     smalltalk_confidence: float = 0.6  # a canned "you're welcome" to a real question is worse than a KB answer
     sensitive: SensitiveDetector | None = None  # built from the embedder on first use
+    policies: TenantPolicies = field(default_factory=TenantPolicies)  # parsed once per configuration
 
     def describe(self) -> dict[str, object]:
         return {
@@ -162,7 +163,7 @@ class Bot:
             customer_id,
             conversation_id,
             now or self.clock(),
-            load_policy(self.context.store, tenant_id),
+            self.policies.load(self.context.store, tenant_id),
             turns,
             memory,
             last,

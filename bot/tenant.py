@@ -6,10 +6,10 @@ configurations existed (a plain dict) still loads, with defaults for what it lac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.hours import BusinessHours
 from bot.triggers import TriggerConfig
-from core.db.schema import Tenant
 from core.db.store import Store
 from core.tenancy import TenantConfig, TenantConfigError, parse_tenant_config
 from core.tenancy.config import QueueSpec, SensitiveTopic
@@ -86,14 +86,40 @@ class TenantPolicy:
 
 
 def load_policy(store: Store, tenant_id: str) -> TenantPolicy:
-    with store.admin_session() as s:
-        tenant = s.get(Tenant, tenant_id)
-        if tenant is None:
-            return TenantPolicy()
-        name, raw = tenant.name, dict(tenant.config or {})
+    row = store.tenant_row(tenant_id)
+    if row is None:
+        return TenantPolicy()
+    return policy_from_row(tenant_id, *row)
+
+
+def policy_from_row(tenant_id: str, name: str, raw: dict[str, Any]) -> TenantPolicy:
+    """The policy of a stored tenant row (its name and configuration)."""
     if "id" in raw:
         try:
             return TenantPolicy.from_typed(parse_tenant_config(raw, f"tenant {tenant_id!r}"))
         except TenantConfigError:
             pass  # fall back to the legacy reading below
     return TenantPolicy.from_config(name, raw)
+
+
+class TenantPolicies:
+    """``load_policy`` for every turn, parsing a tenant's configuration only when it changed:
+    the row is read as before (one read per turn inside ``Store.tenant_snapshot``) and
+    compared with the one the kept policy was built from. Thread-safe (a lost race parses
+    twice)."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[str, dict[str, Any], TenantPolicy]] = {}
+
+    def load(self, store: Store, tenant_id: str) -> TenantPolicy:
+        row = store.tenant_row(tenant_id)
+        if row is None:
+            self._kept.pop(tenant_id, None)
+            return TenantPolicy()
+        name, raw = row
+        kept = self._kept.get(tenant_id)
+        if kept is not None and kept[0] == name and kept[1] == raw:
+            return kept[2]
+        policy = policy_from_row(tenant_id, name, raw)
+        self._kept[tenant_id] = (name, raw, policy)
+        return policy

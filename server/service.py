@@ -308,18 +308,9 @@ class ConversationService:
         """Run the turn for a stored message; never raises (the message is stored)."""
         tenant = principal.tenant_id
         try:
-            if stored.conversation.state in (ConversationState.human.value, ConversationState.handoff_pending.value):
-                self.suggest_for_agent(tenant, conv_id, stored.message.seq)
-                return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
-            if stored.conversation.state not in BOT_SIDE:
-                return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
-            screen = screen_input(stored.message.text)
-            if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
-                scope = load_policy(self.services.store, tenant).scope
-                return self._refuse(principal, conv_id, refusal_text(scope), screen.audit_detail(), stored.message)
-            return self._bot_turn(
-                principal, conv_id, stored.turns, stored.customer_id, stored.memory, stored.message
-            )
+            # One read of the tenant's configuration serves every step of the turn.
+            with self.services.store.tenant_snapshot():
+                return self._answer_stored(principal, conv_id, stored)
         except Exception:  # noqa: BLE001  (stored: answer 202 with the state; the sweeper follows up)
             log.exception("the turn for message %s of %s failed after it was stored", stored.message.id, conv_id)
             return TurnResult(
@@ -328,6 +319,19 @@ class ConversationService:
                 replies=[],
                 pending=True,
             )
+
+    def _answer_stored(self, principal: Principal, conv_id: str, stored: _Stored) -> TurnResult:
+        tenant = principal.tenant_id
+        if stored.conversation.state in (ConversationState.human.value, ConversationState.handoff_pending.value):
+            self.suggest_for_agent(tenant, conv_id, stored.message.seq)
+            return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
+        if stored.conversation.state not in BOT_SIDE:
+            return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
+        screen = screen_input(stored.message.text)
+        if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
+            scope = load_policy(self.services.store, tenant).scope
+            return self._refuse(principal, conv_id, refusal_text(scope), screen.audit_detail(), stored.message)
+        return self._bot_turn(principal, conv_id, stored.turns, stored.customer_id, stored.memory, stored.message)
 
     def _current(self, tenant: str, conv_id: str) -> ConversationPublic | None:
         try:
@@ -345,10 +349,12 @@ class ConversationService:
         meta: dict[str, Any],
         *,
         values: dict[str, Any] | None = None,
+        memory: BotMemory | None = None,
         extra: Callable[[Session, Conversation], None] | None = None,
     ) -> tuple[MessagePublic, ConversationPublic] | None:
-        """Store the bot's message for ``stored`` and apply ``values`` to the conversation in
-        one transaction — only while the conversation is still the bot's and no other turn
+        """Store the bot's message for ``stored`` and apply ``values`` (and the bot's ``memory``,
+        beside the rest of the conversation's memory as stored) to the conversation in one
+        transaction — only while the conversation is still the bot's and no other turn
         answered ``stored`` already; else store nothing and return None."""
 
         def work(s: Session) -> tuple[MessagePublic, ConversationPublic] | None:
@@ -358,11 +364,15 @@ class ConversationService:
             )
             if done is not None:
                 return None
+            changes = dict(values or {})
+            if memory is not None:
+                kept = s.scalar(select(Conversation.memory).where(Conversation.id == conv_id))
+                changes["memory"] = {**(kept or {}), "bot": memory.model_dump(mode="json")}
             # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
             claimed = s.execute(
                 update(Conversation)
                 .where(Conversation.id == conv_id, Conversation.state.in_(BOT_SIDE))
-                .values(**(values or {}), updated_at=utcnow())
+                .values(**changes, updated_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
             if getattr(claimed, "rowcount", 0) != 1:
@@ -504,21 +514,13 @@ class ConversationService:
                 "action": reply.action,
                 "action_call": reply.action_call,  # name, status, args, awaiting, executed (bot/actions)
             }
-            values = {
-                "state": reply.state.conversation_state.value,  # the bot's state machine (bot/state.py)
-                "memory": self._memory_with(tenant, conv_id, memory),
-            }
-            done = self._store_bot_message(tenant, conv_id, stored, reply.text, meta, values=values)
+            values = {"state": reply.state.conversation_state.value}  # the bot's state machine (bot/state.py)
+            done = self._store_bot_message(tenant, conv_id, stored, reply.text, meta, values=values, memory=memory)
         if done is None:
             return self._not_stored(tenant, conv_id, stored)
         out, conv_out = done
         self._publish(tenant, conv_id, "message", out.model_dump(mode="json"))
         return TurnResult(conversation=conv_out, message=stored, replies=[out])
-
-    def _memory_with(self, tenant: str, conv_id: str, memory: BotMemory) -> dict[str, Any]:
-        with self.services.store.session(tenant) as s:
-            conv = get_conversation(s, conv_id)
-            return {**conv.memory, "bot": memory.model_dump(mode="json")}
 
     def _apply_handoff(
         self,
@@ -545,13 +547,10 @@ class ConversationService:
             s.flush()
             made.append(handoff_public(handoff))
 
-        values = {
-            "state": ConversationState.handoff_pending.value,
-            "queue": brief.queue,
-            "priority": brief.priority,
-            "memory": self._memory_with(tenant, conv_id, memory),
-        }
-        done = self._store_bot_message(tenant, conv_id, stored, text, {"kind": "handoff"}, values=values, extra=record)
+        values = {"state": ConversationState.handoff_pending.value, "queue": brief.queue, "priority": brief.priority}
+        done = self._store_bot_message(
+            tenant, conv_id, stored, text, {"kind": "handoff"}, values=values, memory=memory, extra=record
+        )
         if done is None:  # an agent has it already, or another request handed it off
             return self._not_stored(tenant, conv_id, stored)
         out, conv_out = done

@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,6 +36,11 @@ from core.registry import Registry
 log = logging.getLogger("switchboard.store")
 
 T = TypeVar("T")
+
+# Tenant rows read inside ``Store.tenant_snapshot()`` (this context only): (store, tenant id) ->
+# (name, config), or None for an unknown tenant.
+_TenantRow = tuple[str, dict[str, Any]] | None
+_SNAPSHOT: ContextVar[dict[tuple[int, str], _TenantRow] | None] = ContextVar("tenant_snapshot", default=None)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -265,9 +271,39 @@ class Store:
                 row.config = config
 
     def tenant_config(self, tenant_id: str) -> dict[str, Any]:
-        with self.admin_session() as s:
-            row = s.get(Tenant, tenant_id)
-            return dict(row.config) if row else {}
+        """The tenant's stored configuration (a copy; ``{}`` for an unknown tenant)."""
+        row = self.tenant_row(tenant_id)
+        return row[1] if row is not None else {}
+
+    def tenant_row(self, tenant_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The tenant's ``(name, configuration)`` (the configuration a copy), None for an
+        unknown tenant. One read of the database, or none inside ``tenant_snapshot()`` once
+        the tenant was read there."""
+        snapshot, key = _SNAPSHOT.get(), (id(self), tenant_id)
+        if snapshot is not None and key in snapshot:
+            row = snapshot[key]
+        else:
+            with self.admin_session() as s:
+                found = s.get(Tenant, tenant_id)
+                row = (found.name, dict(found.config or {})) if found is not None else None
+            if snapshot is not None:
+                snapshot[key] = row
+        return (row[0], dict(row[1])) if row is not None else None
+
+    @contextmanager
+    def tenant_snapshot(self) -> Iterator[None]:
+        """Within the block (this thread or task only), each tenant's row is read from the
+        database once: one customer turn sees one configuration, however many of its steps
+        ask for it. Nested blocks share the outer snapshot. A change stored meanwhile is
+        seen by the next block."""
+        if _SNAPSHOT.get() is not None:
+            yield
+            return
+        token = _SNAPSHOT.set({})
+        try:
+            yield
+        finally:
+            _SNAPSHOT.reset(token)
 
     def dispose(self) -> None:
         self.engine.dispose()
