@@ -39,7 +39,8 @@ def add_message(
     write lock when the INSERT starts, and the INSERT computes ``max(seq) + 1`` itself. The
     unique index on ``(conversation_id, seq)`` refuses a duplicate should anything slip by
     (``Store.run(..., retry_conflicts=True)`` then runs the unit of work again)."""
-    session.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
+    if session.get_bind().dialect.name != "sqlite":  # SQLite has no row locks: its INSERT takes the write lock
+        session.execute(select(Conversation.id).where(Conversation.id == conv.id).with_for_update())
     next_seq = (
         select(func.coalesce(func.max(Message.seq), 0) + 1)
         .where(Message.conversation_id == conv.id)
