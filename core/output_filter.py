@@ -126,15 +126,26 @@ class StreamGuard:
     """Wraps a token sink: streams only text that passes ``filter_output``, holding back
     the last ``holdback`` characters (a link or card number may still be arriving) and
     going silent for the rest of the answer once anything is caught. The final message
-    (filtered as a whole) replaces the streamed text in the widget."""
+    (filtered as a whole) replaces the streamed text in the widget.
+
+    The text so far is filtered once at least ``step`` more characters (default: ``holdback``)
+    can be released, not on every token: each check scans the whole text, so checking every
+    word of an answer cost the square of its length. Whatever is released has passed the
+    filter with ``holdback`` characters after it, as before; ``close`` checks the whole answer."""
 
     def __init__(
-        self, sink: Callable[[str], None], allowed_hosts: Iterable[str], canary: str | None, holdback: int = 24
+        self,
+        sink: Callable[[str], None],
+        allowed_hosts: Iterable[str],
+        canary: str | None,
+        holdback: int = 24,
+        step: int | None = None,
     ) -> None:
         self.sink = sink
         self.allowed = frozenset(allowed_hosts)
         self.canary = canary
         self.holdback = holdback
+        self.step = max(1, holdback if step is None else step)
         self.buffer = ""
         self.sent = 0
         self.stopped = False
@@ -143,7 +154,9 @@ class StreamGuard:
         if self.stopped:
             return
         self.buffer += piece
-        self._release(len(self.buffer) - self.holdback)
+        upto = len(self.buffer) - self.holdback
+        if upto - self.sent >= self.step:
+            self._release(upto)
 
     def _release(self, upto: int) -> None:
         if upto <= self.sent:

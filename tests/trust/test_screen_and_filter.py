@@ -88,6 +88,17 @@ def test_output_filter_blocks_foreign_links_and_prompt_leaks_and_masks_cards() -
     assert not masked.blocked and masked.text == "Your card [CARD ****1111] is on file."
 
 
+def test_stream_guard_streams_a_clean_answer_whole_in_order() -> None:
+    answer = "Returns are free within 30 days of delivery [1]. See https://help.larkspur.example/returns for the form."
+    shown: list[str] = []
+    guard = StreamGuard(shown.append, HOSTS, None)
+    for word in answer.split(" "):
+        guard(word + " ")
+    guard.close()
+    assert "".join(shown) == answer + " "
+    assert 1 < len(shown) < len(answer.split(" "))  # released in steps, not one check per word
+
+
 def test_stream_guard_stops_streaming_before_a_foreign_link_is_shown() -> None:
     shown: list[str] = []
     guard = StreamGuard(shown.append, HOSTS, None)
