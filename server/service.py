@@ -369,18 +369,16 @@ class ConversationService:
                 kept = s.scalar(select(Conversation.memory).where(Conversation.id == conv_id))
                 changes["memory"] = {**(kept or {}), "bot": memory.model_dump(mode="json")}
             # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
-            claimed = s.execute(
+            # RETURNING gives the row just updated (populate_existing: never a stale copy).
+            conv = s.scalars(
                 update(Conversation)
                 .where(Conversation.id == conv_id, Conversation.state.in_(BOT_SIDE))
                 .values(**changes, updated_at=utcnow())
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(claimed, "rowcount", 0) != 1:
+                .returning(Conversation)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            ).one_or_none()
+            if conv is None:
                 return None
-            # One read of the row just updated (populate_existing: never a stale copy).
-            conv = s.scalars(
-                select(Conversation).where(Conversation.id == conv_id).execution_options(populate_existing=True)
-            ).one()
             msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id})
             s.add(IdempotencyKey(conversation_id=conv_id, key=key, message_id=msg.id))
             if extra is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from core.db.schema import AuditEntry, Conversation, Message
@@ -46,7 +46,8 @@ def add_message(
         .where(Message.conversation_id == conv.id)
         .scalar_subquery()
     )
-    msg = Message(
+    # One INSERT … RETURNING: the row as stored, its sequence number included.
+    inserted = insert(Message).values(
         conversation_id=conv.id,
         tenant_id=conv.tenant_id,
         seq=next_seq,
@@ -54,10 +55,7 @@ def add_message(
         text=text,
         meta=meta or {},
     )
-    session.add(msg)
-    session.flush()
-    session.refresh(msg, ["seq"])
-    return msg
+    return session.scalars(inserted.returning(Message)).one()
 
 
 def list_messages(session: Session, conversation_id: str) -> list[Message]:
