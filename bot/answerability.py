@@ -24,8 +24,8 @@ collections, DSTC10 track 2 knowledge-seeking turns with and without their FAQ s
 Bitext customer-support intents with and without their answer) and committed in
 ``bot/answerability.json``, one set per embedder (similarities differ between embedders).
 The decision threshold is a per-tenant setting (``TenantConfig.answer_threshold``);
-its default is the file's ``threshold``, chosen so that cross-domain validation answers
-at least 85 % of answerable questions (docs/bot.md, "Answerability").
+its default is the file's ``threshold``: the highest that still answers 80 % of the answerable
+questions in the pooled cross-domain (left-out) predictions (docs/bot.md, "Answerability").
 """
 
 from __future__ import annotations
