@@ -14,6 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 __all__ = ["Quantity", "quantities", "WORD_NUMBERS", "parse_number", "parse_date", "MONTHS"]
 
@@ -155,6 +156,12 @@ def _overlaps(spans: list[tuple[int, int]], start: int, end: int) -> bool:
 def quantities(text: str) -> list[Quantity]:
     """Every quantity in ``text``, left to right; a span is claimed by the most specific
     pattern (a date before a number, money before a number)."""
+    return list(_quantities(text))
+
+
+@lru_cache(maxsize=16384)
+def _quantities(text: str) -> tuple[Quantity, ...]:
+    """``quantities`` computed once per text (KB units are read again every turn)."""
     found: list[Quantity] = []
     spans: list[tuple[int, int]] = []
     for name, pattern in _PATTERNS:
@@ -166,7 +173,7 @@ def quantities(text: str) -> list[Quantity]:
                 continue
             found.append(q)
             spans.append((m.start(), m.end()))
-    return sorted(found, key=lambda q: q.start)
+    return tuple(sorted(found, key=lambda q: q.start))
 
 
 def _make(name: str, m: re.Match[str]) -> Quantity | None:  # noqa: C901 - one branch per pattern

@@ -118,6 +118,12 @@ def stem(word: str) -> str:
 
 def content_stems(text: str) -> list[str]:
     """Stems of the content words of ``text``, in order, without repeats."""
+    return list(_content_stems(text))
+
+
+@lru_cache(maxsize=65536)
+def _content_stems(text: str) -> tuple[str, ...]:
+    """``content_stems`` computed once per text (KB units are read again every turn)."""
     out: list[str] = []
     for w in _WORD.findall(text):
         lw = w.lower().strip(".,'’-")
@@ -126,7 +132,7 @@ def content_stems(text: str) -> list[str]:
         s = stem(lw)
         if s not in out:
             out.append(s)
-    return out
+    return tuple(out)
 
 
 @dataclass
