@@ -111,11 +111,13 @@ class _TenantBM25:
         self.present: Counter[tuple[str, int]] = Counter()  # (article, version) -> alive rows
         self.synced_generation = -1  # the live snapshot last checked for missing versions
         self.tried: dict[str, int] = {}  # article -> version last fetched from the dense index
+        self._vocabulary: list[str] | None = None  # terms some alive chunk holds (None: changed since)
 
     def add(self, chunk: Chunk) -> None:
         if chunk.id in self.row_of:
             self.remove(chunk.id)
         tokens = tokenize(chunk.embedding_text())
+        self._vocabulary = None
         row = len(self.chunks)
         self.chunks.append(chunk)
         self.row_of[chunk.id] = row
@@ -148,6 +150,7 @@ class _TenantBM25:
         chunk = self.chunks[row]
         assert chunk is not None
         tokens = tokenize(chunk.embedding_text())
+        self._vocabulary = None
         for term in set(tokens):
             self.df[term] -= 1
         self.chunks[row] = None
@@ -158,6 +161,13 @@ class _TenantBM25:
             del self.present[key]
         self.n_alive -= 1
         self.total_length -= len(tokens)
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """The terms at least one alive chunk holds (built again only after a change)."""
+        if self._vocabulary is None:
+            self._vocabulary = [w for w, c in self.df.items() if c > 0]
+        return self._vocabulary
 
     @property
     def dead(self) -> int:
@@ -257,19 +267,17 @@ class KeywordIndex:
         one edit away (two from nine letters: Levenshtein, ``rapidfuzz``): a typo ("pasword")
         is not a new topic."""
         with self._lock:
-            df = self._tenant(tenant_id).df
+            state = self._tenant(tenant_id)
+            df = state.df
             out: dict[str, int] = {}
-            vocabulary: list[str] | None = None
             for term in terms:
                 parts = [p for p in _WORD.findall(term.lower()) if p not in _STOP] or [term]
                 counts = []
                 for part in parts:
                     n = max(int(df.get(part, 0)), 0)
                     if n == 0 and part.isalpha() and len(part) >= 5:
-                        if vocabulary is None:
-                            vocabulary = [w for w, c in df.items() if c > 0]
                         near = process.extractOne(
-                            part, vocabulary, scorer=Levenshtein.distance, score_cutoff=1 if len(part) < 9 else 2
+                            part, state.vocabulary, scorer=Levenshtein.distance, score_cutoff=1 if len(part) < 9 else 2
                         )
                         n = max(int(df.get(near[0], 0)), 0) if near else 0
                     counts.append(n)
