@@ -8,6 +8,7 @@ import threading
 from dataclasses import dataclass
 
 from langdetect import DetectorFactory, LangDetectException, detect_langs
+from langdetect.detector_factory import init_factory
 
 _LOCK = threading.Lock()
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -46,6 +47,13 @@ class DetectedLanguage:
     @property
     def name(self) -> str:
         return NAMES.get(self.code or "", self.code or "unknown")
+
+
+def load_profiles() -> None:
+    """Load langdetect's language profiles now (about a second of CPU, once per process)
+    rather than in the first turn that needs them, which would hold every other turn up."""
+    with _LOCK:
+        init_factory()
 
 
 def detect_language(text: str, *, min_words: int = 4, min_confidence: float = 0.8) -> DetectedLanguage:

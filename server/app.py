@@ -6,11 +6,13 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, OperationalError
 
+from core.language import load_profiles
 from core.redaction import install_log_redaction
 from core.settings import Settings
 from server import errors
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(load_profiles)  # language detection ready before the first turn
         interval = services.settings.unanswered_sweep_s
         sweeper = Sweeper(services, interval) if interval > 0 else None
         if sweeper is not None:
