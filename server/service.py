@@ -215,14 +215,8 @@ class ConversationService:
         if idempotency_key is not None and not IDEMPOTENCY_KEY.fullmatch(idempotency_key):
             raise InvalidInput("Idempotency-Key must be 1 to 128 printable ASCII characters without spaces.")
         tenant = principal.tenant_id
-        if idempotency_key is not None:
-            earlier = self._find_posted(principal, conv_id, idempotency_key)
-            if earlier is not None:  # a retry: not stored again, not counted against the rate
-                return self._retry_result(principal, earlier)
-        limits = self.services.limits  # trust: 429 before anything is stored (server/limits.py)
-        limits.check_message(tenant, principal.visitor_id or principal.customer_id or conv_id)
-        stored = self._store_customer_message(principal, conv_id, self.services.redactor(text), idempotency_key)
-        if stored.existing:
+        stored = self._store_customer_message(principal, conv_id, text, idempotency_key)
+        if stored.existing:  # a retry: not stored again, not counted against the rate
             return self._retry_result(principal, stored)
         # Committed: acknowledge it to everyone watching.
         self._publish(tenant, conv_id, "message", stored.message.model_dump(mode="json"))
@@ -231,6 +225,12 @@ class ConversationService:
     def _store_customer_message(
         self, principal: Principal, conv_id: str, text: str, idempotency_key: str | None
     ) -> _Stored:
+        """One unit of work: the conversation and access checks, an earlier post with the same
+        key (returned as ``existing``: neither stored again nor counted against the rate), the
+        message rate (429 before anything is stored; counted once, however often the unit of
+        work runs), then the message, redacted at the door (once), is stored."""
+        redacted: list[str] = []
+
         def work(s: Session) -> _Stored:
             conv = get_conversation(s, conv_id)
             self.check_access(principal, conv)
@@ -238,9 +238,15 @@ class ConversationService:
                 earlier = self._posted_in(s, conv, idempotency_key)
                 if earlier is not None:
                     return earlier
+            if not redacted:
+                # trust: 429 before anything is stored (server/limits.py)
+                self.services.limits.check_message(
+                    principal.tenant_id, principal.visitor_id or principal.customer_id or conv_id
+                )
+                redacted.append(self.services.redactor(text))
             if conv.state == ConversationState.closed.value:
                 raise Conflict("This conversation is closed; start a new one.")
-            msg = add_message(s, conv, Author.customer, text)
+            msg = add_message(s, conv, Author.customer, redacted[0])
             if idempotency_key is not None:
                 s.add(IdempotencyKey(conversation_id=conv_id, key=f"client:{idempotency_key}", message_id=msg.id))
                 s.flush()
@@ -274,12 +280,6 @@ class ConversationService:
             return None
         msg = s.get(Message, row.message_id)
         return self._snapshot(s, conv, msg, existing=True) if msg is not None else None
-
-    def _find_posted(self, principal: Principal, conv_id: str, idempotency_key: str) -> _Stored | None:
-        with self.services.store.session(principal.tenant_id) as s:
-            conv = get_conversation(s, conv_id)
-            self.check_access(principal, conv)
-            return self._posted_in(s, conv, idempotency_key)
 
     def _retry_result(self, principal: Principal, earlier: _Stored) -> TurnResult:
         """A retry gets the original message and its replies; a message whose turn died
