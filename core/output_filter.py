@@ -19,9 +19,10 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from core.redaction import Kind, default_redactor
+from core.redaction import Kind, RedactionResult, default_redactor
 
 SAFE_TEXT = "I'm sorry, I can't help with that here. Could you rephrase your question about your order or our services?"
 CANARY_PREFIX = "SBX"
@@ -116,10 +117,18 @@ def filter_output(text: str, allowed_hosts: Iterable[str], canary: str | None) -
         reasons.append("foreign_link")
     if reasons:
         return FilterResult(SAFE_TEXT, True, tuple(reasons), tuple(hosts))
-    masked = default_redactor().redact(text, kinds=OUTPUT_KINDS)
+    masked = _masked(text)
     if masked.changed:
         return FilterResult(masked.text, False, ("card_data",))
     return FilterResult(text, False)
+
+
+@lru_cache(maxsize=256)
+def _masked(text: str) -> RedactionResult:
+    """``text`` with the output kinds masked, once per text: an answer is checked when its
+    stream closes and again as the reply to store. Only generated or composed text passes
+    here (answers, suggested replies), never a customer's message as typed."""
+    return default_redactor().redact(text, kinds=OUTPUT_KINDS)
 
 
 class StreamGuard:
