@@ -111,6 +111,21 @@ def handoff_public(h: Handoff) -> HandoffPublic:
     )
 
 
+def check_owner(principal: Principal, customer_id: str | None, visitor_id: str | None) -> None:
+    """Raise ``Forbidden`` when a customer asks for a conversation that is not theirs (its
+    ``customer_id``, or for an anonymous conversation its widget session ``visitor_id``);
+    staff pass."""
+    if principal.role != Role.customer:
+        return
+    owner_ok = (
+        customer_id == principal.customer_id
+        if customer_id is not None
+        else principal.customer_id is None and visitor_id == principal.visitor_id
+    )
+    if not owner_ok:
+        raise Forbidden("This conversation belongs to someone else")
+
+
 def reply_key(message_id: str) -> str:
     """The key that lets a customer message have one bot turn stored, whoever runs it."""
     return f"reply:{message_id}"
@@ -158,15 +173,7 @@ class ConversationService:
             log.exception("publishing the queue change of %s failed", data["id"])
 
     def check_access(self, principal: Principal, conv: Conversation) -> None:
-        if principal.role != Role.customer:
-            return
-        owner_ok = (
-            conv.customer_id == principal.customer_id
-            if conv.customer_id is not None
-            else principal.customer_id is None and conv.visitor_id == principal.visitor_id
-        )
-        if not owner_ok:
-            raise Forbidden("This conversation belongs to someone else")
+        check_owner(principal, conv.customer_id, conv.visitor_id)
 
     def check_length(self, text: str) -> None:
         limit = self.services.settings.max_message_chars

@@ -24,8 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, create_engine, event, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
@@ -42,6 +42,10 @@ T = TypeVar("T")
 # (name, config), or None for an unknown tenant.
 _TenantRow = tuple[str, dict[str, Any]] | None
 _SNAPSHOT: ContextVar[dict[tuple[int, str], _TenantRow] | None] = ContextVar("tenant_snapshot", default=None)
+
+
+# Built once: the tenant's row is read on every request.
+_TENANT_ROW = select(Tenant.name, Tenant.config).where(Tenant.id == bindparam("tenant_id"))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -230,6 +234,19 @@ class Store:
         return error
 
     @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A plain connection for a read of a few columns, rolled back afterwards. NOT
+        tenant-scoped: each statement filters by tenant itself. A transient database error
+        becomes ``StoreUnavailable``, as in ``session()``."""
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            if is_transient(exc):
+                raise self._unavailable(exc) from exc
+            raise
+
+    @contextmanager
     def _transaction(self, tenant_id: str | None) -> Iterator[Session]:
         try:
             with self._factory() as session:
@@ -289,8 +306,8 @@ class Store:
         if snapshot is not None and key in snapshot:
             row = snapshot[key]
         else:
-            with self.admin_session() as s:
-                found = s.get(Tenant, tenant_id)
+            with self.reading() as conn:  # two columns, no ORM session: this runs on every request
+                found = conn.execute(_TENANT_ROW, {"tenant_id": tenant_id}).first()
                 row = (found.name, dict(found.config or {})) if found is not None else None
             if snapshot is not None:
                 snapshot[key] = row
