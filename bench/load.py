@@ -72,6 +72,8 @@ class Run:
     health_s: list[float] = field(default_factory=list)
     health_errors: int = 0
     started_convs: int = 0
+    failed_starts: Counter[str] = field(default_factory=Counter)  # status or error -> conversations
+    crashed: Counter[str] = field(default_factory=Counter)  # the client's own exceptions -> conversations
     wall_s: float = 0.0
 
 
@@ -101,13 +103,43 @@ async def _post(
     return first, {}, status
 
 
+async def _start(
+    client: httpx.AsyncClient, base: str, customer: str, deadline: float
+) -> tuple[dict[str, str], str] | str:
+    """A widget session and a new conversation, retried like a message (connection error,
+    429, 503 with ``Retry-After``); the last status or error name when it never succeeded."""
+    wait, last = 0.5, ""
+    for _ in range(RETRIES):
+        try:
+            session = await client.get(f"{base}/api/demo/session", params={"customer_id": customer})
+            if session.status_code == 200:
+                headers = {"Authorization": f"Bearer {session.json()['token']}"}
+                r = await client.post(f"{base}/api/conversations", json={}, headers=headers)
+                if r.status_code in (200, 201):
+                    return headers, str(r.json()["id"])
+                session = r
+            last = str(session.status_code)
+            if session.status_code not in (429, 503) and session.status_code < 500:
+                return last
+            retry_after = float(session.headers.get("Retry-After", wait))
+        except httpx.HTTPError as exc:
+            last, retry_after = type(exc).__name__, wait
+        if time.monotonic() + retry_after > deadline:
+            break
+        await asyncio.sleep(retry_after)
+        wait = min(wait * 2, 8)
+    return last or "gave up"
+
+
 async def _conversation(
     client: httpx.AsyncClient, urls: list[str], i: int, questions: list[str], m: int, run: Run, deadline: float
 ) -> None:
     base = urls[i % len(urls)]
-    session = (await client.get(f"{base}/api/demo/session", params={"customer_id": CUSTOMERS[i % len(CUSTOMERS)]}))
-    headers = {"Authorization": f"Bearer {session.json()['token']}"}
-    conv = (await client.post(f"{base}/api/conversations", json={}, headers=headers)).json()["id"]
+    started = await _start(client, base, CUSTOMERS[i % len(CUSTOMERS)], deadline)
+    if isinstance(started, str):
+        run.failed_starts[started] += 1
+        return
+    headers, conv = started
     run.started_convs += 1
     for j in range(m):
         if time.monotonic() > deadline:
@@ -152,9 +184,10 @@ async def drive(urls: list[str], n: int, m: int, max_seconds: float, run: Run | 
     prober = asyncio.create_task(_health(urls, run, stop))
     start = time.perf_counter()
     async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=10), limits=limits) as client:
-        await asyncio.gather(
+        results = await asyncio.gather(
             *(_conversation(client, urls, i, questions, m, run, deadline) for i in range(n)), return_exceptions=True
         )
+    run.crashed += Counter(type(r).__name__ for r in results if isinstance(r, BaseException))
     run.wall_s = time.perf_counter() - start
     stop.set()
     await prober
@@ -219,6 +252,10 @@ def report(
     five = sum(v for k, v in final.items() if k.startswith("5"))
     rows = [
         ["conversations x messages", f"{n} x {m}"],
+        ["conversations that could not start (session or create failed after retries)",
+         ", ".join(f"{k}: {v}" for k, v in sorted(run.failed_starts.items())) or "0"],
+        ["conversations ended by an exception in the client",
+         ", ".join(f"{k}: {v}" for k, v in sorted(run.crashed.items())) or "0"],
         ["messages sent", len(run.sent)],
         ["handled at the first try, no 429 (2xx)", f"{handled} ({100 * handled / max(1, len(run.sent)):.1f} %)"],
         ["  of which with a bot reply (else: handed off, a human's)", no_429],
