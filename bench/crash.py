@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--conversations", type=int, default=40)
     parser.add_argument("--messages", type=int, default=8)
     parser.add_argument("--kills", type=int, default=2)
-    parser.add_argument("--first-kill-s", type=float, default=8.0, help="seconds of load before the first kill")
+    parser.add_argument("--first-kill-s", type=float, default=2.0, help="least seconds of load before the 1st kill")
     parser.add_argument("--max-seconds", type=float, default=200.0)
     parser.add_argument("--recover-s", type=float, default=300.0, help="wait this long for the sweeper at most")
     parser.add_argument("--data-dir", type=Path, default=None)
@@ -63,12 +63,17 @@ def main(argv: list[str]) -> int:
         client.start()
         restarts: list[float] = []
         acked_at_kill: list[int] = []
-        for _ in range(args.kills):
-            # Kill once the server has acknowledged some messages and more are in flight.
-            waited = time.monotonic() + args.first_kill_s * 10
-            while client.is_alive() and time.monotonic() < waited and _acked(result, live) < 10 * (len(restarts) + 1):
-                time.sleep(0.5)
-            time.sleep(args.first_kill_s)
+        total = args.conversations * args.messages
+        started = time.monotonic()
+        for k in range(args.kills):
+            # Kills are spread over the load, whatever the server's speed: the k-th once the
+            # server has acknowledged k/(kills+1) of the messages (more are in flight), and the
+            # first not before --first-kill-s of load.
+            target = total * (k + 1) // (args.kills + 1)
+            while client.is_alive() and (
+                _acked(result, live) < target or time.monotonic() - started < args.first_kill_s
+            ):
+                time.sleep(0.05)
             if not client.is_alive():
                 break
             acked_at_kill.append(_acked(result, live))
@@ -107,4 +112,7 @@ def main(argv: list[str]) -> int:
             f"setup: demo load {seconds:.0f}s into {data_dir}; one process, SQLite; warm-up {warm:.1f}s\n"
             f"load average {load_average()}; command: {command}\n\n" + render(["measure", "value"], rows, title="Crash")
         )
+    if len(restarts) < args.kills:
+        print(f"only {len(restarts)} of {args.kills} kills happened: the load ended first (ask for more --messages)")
+        return 1
     return 0
