@@ -449,10 +449,10 @@ class ConversationService:
                 extractive = self.services.answerer.extractive(question, passages)
                 again = filter_output(extractive.text, allowed, None)
                 if extractive.text and not again.blocked:
-                    text, mode, citations = again.text, "extractive", extractive.citations
+                    text, mode, citations = again.text, "extractive", _linkable(extractive.citations, hosts)
         with self.services.store.session(principal.tenant_id) as s:
             audit(s, "bot", "guardrail.output_filtered", conv_id, reasons=list(result.reasons))
-        reply.text, reply.mode, reply.citations = text, mode, _linkable(citations, hosts)
+        reply.text, reply.mode, reply.citations = text, mode, citations
         return reply
 
     def _watch(self, tenant: str, conv_id: str, taken_over: Any) -> TakeoverWatch:
