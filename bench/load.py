@@ -77,15 +77,22 @@ class Run:
     wall_s: float = 0.0
 
 
-async def _post(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any], deadline: float
+async def _send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    deadline: float,
+    body: dict[str, Any] | None = None,
 ) -> tuple[int | str, dict[str, Any], int | str]:
-    """POST with retries (same Idempotency-Key); returns (first status, body, final status)."""
+    """A request with the widget's retries (a connection error, 429, 503 or another 5xx; the
+    same headers, so the same Idempotency-Key; ``Retry-After`` honoured); returns (first
+    status, response body — ``{}`` when it never succeeded —, final status)."""
     first: int | str = ""
     wait = 0.5
     for _ in range(RETRIES):
         try:
-            r = await client.post(url, json=body, headers=headers)
+            r = await client.request(method, url, json=body, headers=headers)
             status: int | str = r.status_code
         except httpx.HTTPError as exc:
             status = type(exc).__name__
@@ -106,29 +113,16 @@ async def _post(
 async def _start(
     client: httpx.AsyncClient, base: str, customer: str, deadline: float
 ) -> tuple[dict[str, str], str] | str:
-    """A widget session and a new conversation, retried like a message (connection error,
-    429, 503 with ``Retry-After``); the last status or error name when it never succeeded."""
-    wait, last = 0.5, ""
-    for _ in range(RETRIES):
-        try:
-            session = await client.get(f"{base}/api/demo/session", params={"customer_id": customer})
-            if session.status_code == 200:
-                headers = {"Authorization": f"Bearer {session.json()['token']}"}
-                r = await client.post(f"{base}/api/conversations", json={}, headers=headers)
-                if r.status_code in (200, 201):
-                    return headers, str(r.json()["id"])
-                session = r
-            last = str(session.status_code)
-            if session.status_code not in (429, 503) and session.status_code < 500:
-                return last
-            retry_after = float(session.headers.get("Retry-After", wait))
-        except httpx.HTTPError as exc:
-            last, retry_after = type(exc).__name__, wait
-        if time.monotonic() + retry_after > deadline:
-            break
-        await asyncio.sleep(retry_after)
-        wait = min(wait * 2, 8)
-    return last or "gave up"
+    """A widget session and a new conversation, each retried like a message (``_send``);
+    the final status or error name of the step that never succeeded."""
+    _, session, final = await _send(client, "GET", f"{base}/api/demo/session?customer_id={customer}", {}, deadline)
+    if not session:
+        return str(final)
+    headers = {"Authorization": f"Bearer {session['token']}"}
+    _, conv, final = await _send(client, "POST", f"{base}/api/conversations", headers, deadline, {})
+    if not conv:
+        return str(final)
+    return headers, str(conv["id"])
 
 
 async def _conversation(
@@ -148,9 +142,13 @@ async def _conversation(
         run.sent.append(sent)
         url = f"{urls[(i + j) % len(urls)]}/api/conversations/{conv}/messages"
         start = time.perf_counter()
-        first, body, final = await _post(
-            client, url, {**headers, "Idempotency-Key": sent.key}, {"text": questions[(i * m + j) % len(questions)]},
+        first, body, final = await _send(
+            client,
+            "POST",
+            url,
+            {**headers, "Idempotency-Key": sent.key},
             deadline,
+            {"text": questions[(i * m + j) % len(questions)]},
         )
         sent.latency_s = time.perf_counter() - start
         sent.first_status, sent.final_status = first, final
