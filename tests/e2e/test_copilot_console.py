@@ -34,17 +34,18 @@ def _handed_off_and_claimed(
     return conv, customer
 
 
+def _say(http: httpx.Client, conv: str, customer: dict[str, str], text: str) -> int:
+    """The customer's message, stored (200); its sequence number."""
+    r = http.post(f"/api/conversations/{conv}/messages", json={"text": text}, headers=customer)
+    assert r.status_code == 200, r.text
+    return int(r.json()["message"]["seq"])
+
+
 def test_agent_inserts_a_suggested_reply_and_the_customer_gets_it(page: Page, live_server: str) -> None:
     with httpx.Client(base_url=live_server, timeout=120.0) as http:
         conv, customer = _handed_off_and_claimed(http, page, live_server, "cus_001")
 
-        r = http.post(
-            f"/api/conversations/{conv}/messages",
-            json={"text": "How long do I have to return an item I bought?"},
-            headers=customer,
-        )
-        assert r.status_code == 200, r.text
-        seq = r.json()["message"]["seq"]
+        seq = _say(http, conv, customer, "How long do I have to return an item I bought?")
 
         articles = page.get_by_test_id("article-suggestion")
         expect(articles.first).to_be_visible(timeout=SUGGESTION_TIMEOUT_MS)
@@ -101,13 +102,7 @@ def test_next_action_and_internal_guidance_are_shown_apart_from_the_replies(page
     with httpx.Client(base_url=live_server, timeout=120.0) as http:
         conv, customer = _handed_off_and_claimed(http, page, live_server, "cus_002")
 
-        r = http.post(
-            f"/api/conversations/{conv}/messages",
-            json={"text": "I was charged twice for my order and nobody answered my emails"},
-            headers=customer,
-        )
-        assert r.status_code == 200, r.text
-        seq = r.json()["message"]["seq"]
+        seq = _say(http, conv, customer, "I was charged twice for my order and nobody answered my emails")
         expect(page.get_by_test_id("suggestions")).to_have_attribute(
             "data-seq", str(seq), timeout=SUGGESTION_TIMEOUT_MS
         )
