@@ -5,7 +5,7 @@ serial number, an order id), never whatever the text names.
 (e.g. ``devices[].serial``; inferred from the parameter's name when the configuration gives none);
 builtin executors supply their own (the Store's orders). ``narrow`` picks the ones a message
 points at: an id written out (compared without punctuation or case, or by its digits), else
-the words that tell this customer's records apart ("my kitchen device", "the tent order").
+the words that tell this customer's records apart ("my kitchen device", "the order with the kettle").
 """
 
 from __future__ import annotations
