@@ -2,8 +2,9 @@
 ``core.tenancy.actions``): slot filling over turns, confirmation before a write, idempotent
 execution through an executor (``http``, ``mcp``, ``builtin``), audit of every step.
 
-- ``runner``: ``ActionRunner`` (start / resume / execute), ``PendingAction`` (the state kept in
-  the conversation's memory), ``ActionOutcome`` (text + ``meta()`` for the bot message);
+- ``runner``: ``ActionRunner`` (start / resume / execute);
+- ``types``: ``PendingAction`` (the state kept in the conversation's memory), ``ActionContext``,
+  ``ActionOutcome`` (text + ``meta()`` for the bot message);
 - ``request``: is the message a request to act or a question about something;
 - ``values`` / ``choices``: reading parameter values from words and from the customer's records;
 - ``executors``: the backends; ``errors``: ``ActionFailed`` / ``ActionRefused``.
@@ -14,7 +15,8 @@ from __future__ import annotations
 from bot.actions.errors import ActionError, ActionFailed, ActionRefused
 from bot.actions.executors.base import ActionCall, ActionResult
 from bot.actions.request import is_request
-from bot.actions.runner import ActionContext, ActionOutcome, ActionRunner, PendingAction, PendingChoice
+from bot.actions.runner import ActionRunner
+from bot.actions.types import ActionContext, ActionOutcome, PendingAction, PendingChoice
 
 __all__ = [
     "ActionCall",
