@@ -19,11 +19,13 @@ Every proposal, call, result, refusal and failure is audited (``action.<name>.pr
 ``.call``, ``action.<name>``, ``.refused``, ``.failed``, ``.declined``) with the parameters
 passed through the redactor. The customer is always the session's (``customer_id``); text in
 the KB or CRM never reaches this module — only the customer's own messages do.
+
+This module holds the conversation (steps 1-3, and the yes or no); running the action, its
+ledger and its audit trail are ``bot.actions.execute``.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,24 +33,18 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.actions.choices import Choice, infer_record_path, narrow, pick_ordinal, record_choices
-from bot.actions.errors import ActionFailed, ActionRefused
-from bot.actions.executors.base import ActionCall, ActionResult, RemoteExecutor
+from bot.actions.execute import ActionExecution
+from bot.actions.executors.base import RemoteExecutor
 from bot.actions.executors.builtin import BUILTINS
-from bot.actions.executors.http import HttpActionExecutor
-from bot.actions.executors.mcp import McpActionExecutor
-from bot.actions.render import confirmation_text, result_text
+from bot.actions.render import confirmation_text
 from bot.actions.types import ActionContext, ActionOutcome, PendingAction, PendingChoice
 from bot.actions.values import check_value, default_value, find_value, human, read_answer, words_of
-from core.db.conversations import audit
-from core.db.schema import AuditEntry, Customer, Ticket
+from core.db.schema import Customer
 from core.db.store import Store
 from core.tenancy.actions import ActionParameter, ActionSpec, BuiltinExecutor
 
 __all__ = ["ActionRunner", "spec_param"]
 
-log = logging.getLogger("switchboard.bot.actions")
-
-_LEDGER = "idempotency.action"
 _CANCEL = ("cancel", "stop", "never mind", "nevermind", "forget it", "no", "nope", "don't", "do not")
 
 
@@ -63,9 +59,10 @@ def _looks_like_answer(text: str) -> bool:
 
 
 class ActionRunner:
-    """Runs the tenant's declared actions. ``executors``: backends by executor type (``http``,
-    ``mcp``; tests inject transports); ``redact``: applied to every string parameter before
-    it is audited (default: the project's PII redactor)."""
+    """Runs the tenant's declared actions over turns; ``execution`` calls and audits them.
+    ``executors``: backends by executor type (``http``, ``mcp``; tests inject transports);
+    ``redact``: applied to every string parameter before it is audited (default: the
+    project's PII redactor)."""
 
     def __init__(
         self,
@@ -77,47 +74,8 @@ class ActionRunner:
         max_reasks: int = 2,
     ) -> None:
         self.store = store
-        self.actor = actor
         self.max_reasks = max_reasks
-        self.executors: dict[str, RemoteExecutor] = {"http": HttpActionExecutor(), "mcp": McpActionExecutor()}
-        self.executors.update(executors or {})
-        self._redact = redact
-
-    # -- audit and ledger ------------------------------------------------------------------
-
-    def redact(self, value: Any) -> Any:
-        if isinstance(value, str):
-            if self._redact is None:
-                from core.redaction import redact
-
-                self._redact = redact
-            return self._redact(value)
-        if isinstance(value, dict):
-            return {k: self.redact(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self.redact(v) for v in value]
-        return value
-
-    def _audit(self, ctx: ActionContext, action: str, target: str = "", **detail: Any) -> None:
-        with self.store.session(ctx.tenant_id) as s:
-            self._audit_in(s, ctx, action, target, **detail)
-
-    def _audit_in(self, s: Any, ctx: ActionContext, action: str, target: str = "", **detail: Any) -> None:
-        actor = f"{self.actor}:{ctx.customer_id or 'anonymous'}"
-        audit(
-            s,
-            actor,
-            action,
-            target,
-            customer_id=ctx.customer_id,
-            conversation=ctx.conversation_id,
-            **self.redact(detail),
-        )
-
-    @staticmethod
-    def _ledger(s: Any, key: str) -> dict[str, Any] | None:
-        row = s.scalars(select(AuditEntry).where(AuditEntry.action == _LEDGER, AuditEntry.target == key)).first()
-        return dict(row.detail) if row is not None else None
+        self.execution = ActionExecution(store, executors=executors, redact=redact, actor=actor)
 
     # -- the customer's records ----------------------------------------------------------
 
@@ -146,7 +104,7 @@ class ActionRunner:
     def start(self, ctx: ActionContext, spec: ActionSpec, text: str) -> ActionOutcome:
         """A new request for ``spec`` in the customer's message ``text``."""
         if spec.signed_in_only and not ctx.customer_id:
-            self._audit(ctx, f"action.{spec.name}.refused", why="signed-in only; the visitor is anonymous")
+            self.execution.audit(ctx, f"action.{spec.name}.refused", why="signed-in only; the visitor is anonymous")
             return ActionOutcome(
                 spec.name,
                 "refused",
@@ -210,22 +168,24 @@ class ActionRunner:
         asks which one or says why not."""
         choices = self._choices(ctx, spec, p)
         if not choices:
-            return self._refuse(ctx, spec, pending, f"I can't find any {human(p.name)} on your account for that.")
+            return self.execution.refuse(
+                ctx, spec, pending, f"I can't find any {human(p.name)} on your account for that."
+            )
         ignore = words_of(human(spec.name)) | words_of(human(p.name))
         found = narrow(choices, text, ignore)
         if found.unknown_id:
-            return self._refuse(ctx, spec, pending, "I can't find that on your account.")
+            return self.execution.refuse(ctx, spec, pending, "I can't find that on your account.")
         pool = found.pool or [c for c in choices if c.eligible]
         if not pool and spec.kind == "read":
             pool = choices[:1]  # nothing current: the most recent one
         if len(pool) == 1:
             chosen = pool[0]
             if not chosen.eligible and spec.kind == "write":
-                return self._not_eligible(ctx, spec, pending, chosen.label, chosen.value)
+                return self.execution.not_eligible(ctx, spec, pending, chosen.label, chosen.value)
             pending.args[p.name], pending.labels[p.name] = chosen.value, chosen.label
             return None
         if not pool:
-            return self._not_eligible(ctx, spec, pending, f"any of your {human(p.name)}s", "")
+            return self.execution.not_eligible(ctx, spec, pending, f"any of your {human(p.name)}s", "")
         listed = pool[:3]
         pending.awaiting, pending.slot, pending.choices = (
             "choice",
@@ -238,22 +198,6 @@ class ActionRunner:
             spec.name, "asked", f"Which one do you mean: {options}?", args, spec.kind == "write", pending, [p.name]
         )
 
-    def _not_eligible(
-        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, what: str, target: str
-    ) -> ActionOutcome:
-        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
-        from bot.actions.render import fill
-
-        rule = fill(spec.eligibility, options).rstrip(".") if spec.eligibility else "that isn't possible"
-        text = f"I can't do that for {what} in the chat: {rule}. Would you like me to connect you with a person?"
-        return self._refuse(ctx, spec, pending, text, target)
-
-    def _refuse(
-        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, text: str, target: str = ""
-    ) -> ActionOutcome:
-        self._audit(ctx, f"action.{spec.name}.refused", target, args=dict(pending.args), why=text)
-        return ActionOutcome(spec.name, "refused", text, dict(pending.args), spec.kind == "write", target=target)
-
     def _propose(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
         pending.awaiting, pending.slot, pending.choices = "confirmation", None, []
         pending.key = pending.key or f"{ctx.conversation_id or 'conv'}:{spec.name}:{secrets.token_hex(8)}"
@@ -263,7 +207,9 @@ class ActionRunner:
             (str(pending.args[p.name]) for p in spec.parameters if p.source == "record" and pending.args.get(p.name)),
             "",
         )
-        self._audit(ctx, f"action.{spec.name}.proposed", target, args=dict(pending.args), idempotency_key=pending.key)
+        self.execution.audit(
+            ctx, f"action.{spec.name}.proposed", target, args=dict(pending.args), idempotency_key=pending.key
+        )
         return ActionOutcome(spec.name, "proposed", text, dict(pending.args), True, pending, target=target)
 
     def resume(
@@ -294,7 +240,7 @@ class ActionRunner:
             if chosen is None:
                 return self._reask(ctx, spec, pending, p, text, "Please pick one of those.")
             if not chosen.eligible and spec.kind == "write":
-                return self._not_eligible(ctx, spec, pending, chosen.label, chosen.value)
+                return self.execution.not_eligible(ctx, spec, pending, chosen.label, chosen.value)
             pending.args[p.name], pending.labels[p.name] = chosen.value, chosen.label
             pending.reasks = 0
             return self._advance(ctx, spec, pending, "")
@@ -312,7 +258,9 @@ class ActionRunner:
             return None
         pending.reasks += 1
         if pending.reasks > self.max_reasks:
-            self._audit(ctx, f"action.{spec.name}.cancelled", why=f"no valid {p.name} after {pending.reasks} tries")
+            self.execution.audit(
+                ctx, f"action.{spec.name}.cancelled", why=f"no valid {p.name} after {pending.reasks} tries"
+            )
             return ActionOutcome(
                 spec.name,
                 "cancelled",
@@ -352,7 +300,7 @@ class ActionRunner:
         return changed
 
     def decline(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
-        self._audit(ctx, f"action.{spec.name}.declined", args=dict(pending.args))
+        self.execution.audit(ctx, f"action.{spec.name}.declined", args=dict(pending.args))
         return ActionOutcome(
             spec.name,
             "declined",
@@ -364,162 +312,23 @@ class ActionRunner:
     # -- running it ----------------------------------------------------------------------
 
     def execute(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
-        """Run the action now (a read, or a write after its yes). A write whose key already ran
-        returns that first outcome again without calling anything."""
+        """Run the action now (a read, or a write after its yes); a value that no longer checks
+        out is asked for again. A write whose key already ran returns that first outcome again
+        without calling anything."""
         for p in spec.parameters:
             value = pending.args.get(p.name)
             problem = check_value(p, value, ctx.today) if value is not None else ""
             if problem:
                 pending.args[p.name] = None
                 return self._ask(ctx, spec, pending, p, problem)
-        writes = spec.kind == "write"
-        key = pending.key if writes else None
-        call = ActionCall(ctx.tenant_id, spec, dict(pending.args), ctx.customer_id, ctx.conversation_id, ctx.now, key)
-        cfg = spec.executor
-        target = next(
-            (str(pending.args[p.name]) for p in spec.parameters if p.source == "record" and pending.args.get(p.name)),
-            "",
-        )
-        if cfg is None:
-            return self._failed(
-                ctx, spec, call, ActionFailed("unconfigured", f"action {spec.name!r} declares no executor")
-            )
-        if isinstance(cfg, BuiltinExecutor):
-            builtin = BUILTINS.get(cfg.name)
-            if builtin is None:
-                return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no builtin action {cfg.name!r}"))
-            with self.store.session(ctx.tenant_id) as s:
-                if key and (prev := self._ledger(s, key)) is not None:
-                    return self._replay(spec, call, prev)
-                try:
-                    result = builtin.run(s, call, target, cfg.options)
-                except ActionRefused as refused:
-                    s.rollback()
-                    label = pending.labels.get(
-                        next((p.name for p in spec.parameters if p.source == "record"), ""), target
-                    )
-                    return (
-                        self._not_eligible(ctx, spec, pending, label or target, refused.target)
-                        if not refused.text
-                        else self._refuse(ctx, spec, pending, refused.text, refused.target)
-                    )
-                return self._done(ctx, spec, call, pending, result, session=s)
-        executor = self.executors.get(cfg.type)
-        if executor is None:
-            return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no {cfg.type} executor"))
-        with self.store.session(ctx.tenant_id) as s:
-            if key and (prev := self._ledger(s, key)) is not None:
-                return self._replay(spec, call, prev)
-            self._audit_in(
-                s, ctx, f"action.{spec.name}.call", target, executor=cfg.type, args=dict(call.args), idempotency_key=key
-            )
-        try:
-            result = executor.call(call)
-        except ActionFailed as failure:
-            return self._failed(ctx, spec, call, failure)
-        with self.store.session(ctx.tenant_id) as s:
-            return self._done(ctx, spec, call, pending, result, session=s)
-
-    def _done(
-        self,
-        ctx: ActionContext,
-        spec: ActionSpec,
-        call: ActionCall,
-        pending: PendingAction,
-        result: ActionResult,
-        *,
-        session: Any,
-    ) -> ActionOutcome:
-        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
-        labels = {**pending.labels, **result.labels}
-        text = result_text(spec, call.args, labels, result.data, result.text, options, ctx.currency)
-        target = result.target or next(
-            (str(call.args[p.name]) for p in spec.parameters if p.source == "record" and call.args.get(p.name)), ""
-        )
-        self._audit_in(
-            session,
-            ctx,
-            f"action.{spec.name}",
-            target,
-            args=dict(call.args),
-            idempotency_key=call.idempotency_key,
-            result=_short(result.data),
-            **result.audit,
-        )
-        if call.idempotency_key:
-            audit(
-                session,
-                self.actor,
-                _LEDGER,
-                call.idempotency_key,
-                action_name=spec.name,
-                text=text,
-                result=_short(result.data),
-                record=target,
-            )
-        return ActionOutcome(
-            spec.name, "executed", text, dict(call.args), spec.kind == "write", result=result.data, target=target
-        )
-
-    @staticmethod
-    def _replay(spec: ActionSpec, call: ActionCall, prev: Mapping[str, Any]) -> ActionOutcome:
-        log.info("action %s: key %s already ran; not calling again", spec.name, call.idempotency_key)
-        return ActionOutcome(
-            spec.name,
-            "executed",
-            str(prev.get("text", "")),
-            dict(call.args),
-            spec.kind == "write",
-            result=prev.get("result"),
-            target=str(prev.get("record", "")),
-            replayed=True,
-        )
-
-    def _failed(self, ctx: ActionContext, spec: ActionSpec, call: ActionCall, failure: ActionFailed) -> ActionOutcome:
-        self._audit(
-            ctx,
-            f"action.{spec.name}.failed",
-            failure=failure.kind,
-            detail=failure.detail,
-            args=dict(call.args),
-            idempotency_key=call.idempotency_key,
-        )
-        why = {
-            "timeout": "our system took too long to answer",
-            "unavailable": "our system isn't reachable right now",
-        }.get(failure.kind, "something went wrong on our side")
-        effect = "nothing has been changed" if spec.kind == "write" else "I don't have an answer from it"
-        text = (
-            f"Sorry — I couldn't {human(spec.name)} because {why}, so {effect}; I'm connecting you with a "
-            "member of our team, who will see everything we've discussed."
-        )
-        return ActionOutcome(spec.name, "failed", text, dict(call.args), spec.kind == "write", failure=failure)
+        return self.execution.run(ctx, spec, pending)
 
     # -- tickets (after-hours handoffs) ----------------------------------------------------
 
     def open_ticket(
         self, tenant_id: str, customer_id: str | None, subject: str, summary: str, conversation_id: str = ""
     ) -> str:
-        with self.store.session(tenant_id) as s:
-            ticket = Ticket(
-                customer_id=customer_id,
-                subject=subject[:300],
-                summary=summary,
-                channel="chat",
-                conversation_id=conversation_id or None,
-            )
-            s.add(ticket)
-            s.flush()
-            audit(
-                s,
-                self.actor,
-                "ticket.open",
-                ticket.external_id,
-                customer_id=customer_id,
-                conversation=conversation_id,
-                subject=subject[:120],
-            )
-            return ticket.external_id
+        return self.execution.open_ticket(tenant_id, customer_id, subject, summary, conversation_id)
 
 
 def spec_param(spec: ActionSpec, name: str) -> ActionParameter | None:
@@ -535,9 +344,3 @@ def _default_question(p: ActionParameter) -> str:
     if p.type in ("integer", "number") and name.endswith("s"):
         return f"How many {name}?"
     return f"What is the {name}?"
-
-
-def _short(data: Any) -> Any:
-    """A result small enough for an audit entry."""
-    text = repr(data)
-    return data if len(text) <= 2000 else text[:2000]

@@ -1,0 +1,271 @@
+"""Running a filled action once, and the record of it.
+
+``ActionExecution.run`` calls the action's executor (a builtin inside the Store's transaction,
+or a remote ``http`` / ``mcp`` backend) with the proposal's idempotency key; the result is
+recorded under the key in a ledger entry (``idempotency.action``), so a yes delivered twice
+runs the write once and repeats the first answer. Refusals (the company's eligibility rule),
+failures (with a handoff text) and after-hours tickets are here too.
+
+Every call, result, refusal and failure is audited (``action.<name>.call``, ``action.<name>``,
+``.refused``, ``.failed``) with the parameters passed through the redactor; ``audit`` serves
+the conversation's own steps (``bot.actions.runner``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.actions.errors import ActionFailed, ActionRefused
+from bot.actions.executors.base import ActionCall, ActionResult, RemoteExecutor
+from bot.actions.executors.builtin import BUILTINS
+from bot.actions.executors.http import HttpActionExecutor
+from bot.actions.executors.mcp import McpActionExecutor
+from bot.actions.render import fill, result_text
+from bot.actions.types import ActionContext, ActionOutcome, PendingAction
+from bot.actions.values import human
+from core.db.conversations import audit
+from core.db.schema import AuditEntry, Ticket
+from core.db.store import Store
+from core.tenancy.actions import ActionSpec, BuiltinExecutor
+
+__all__ = ["ActionExecution"]
+
+log = logging.getLogger("switchboard.bot.actions")
+
+_LEDGER = "idempotency.action"
+
+
+class ActionExecution:
+    """Runs filled actions and audits every step. ``executors``: backends by executor type
+    (``http``, ``mcp``; tests inject transports); ``redact``: applied to every string parameter
+    before it is audited (default: the project's PII redactor)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        executors: Mapping[str, RemoteExecutor] | None = None,
+        redact: Callable[[str], str] | None = None,
+        actor: str = "bot",
+    ) -> None:
+        self.store = store
+        self.actor = actor
+        self.executors: dict[str, RemoteExecutor] = {"http": HttpActionExecutor(), "mcp": McpActionExecutor()}
+        self.executors.update(executors or {})
+        self._redact = redact
+
+    # -- audit and ledger ------------------------------------------------------------------
+
+    def redact(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if self._redact is None:
+                from core.redaction import redact
+
+                self._redact = redact
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {k: self.redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.redact(v) for v in value]
+        return value
+
+    def audit(self, ctx: ActionContext, action: str, target: str = "", **detail: Any) -> None:
+        with self.store.session(ctx.tenant_id) as s:
+            self._audit_in(s, ctx, action, target, **detail)
+
+    def _audit_in(self, s: Any, ctx: ActionContext, action: str, target: str = "", **detail: Any) -> None:
+        actor = f"{self.actor}:{ctx.customer_id or 'anonymous'}"
+        audit(
+            s,
+            actor,
+            action,
+            target,
+            customer_id=ctx.customer_id,
+            conversation=ctx.conversation_id,
+            **self.redact(detail),
+        )
+
+    @staticmethod
+    def _ledger(s: Any, key: str) -> dict[str, Any] | None:
+        row = s.scalars(select(AuditEntry).where(AuditEntry.action == _LEDGER, AuditEntry.target == key)).first()
+        return dict(row.detail) if row is not None else None
+
+    # -- refusals --------------------------------------------------------------------------
+
+    def not_eligible(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, what: str, target: str
+    ) -> ActionOutcome:
+        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
+        rule = fill(spec.eligibility, options).rstrip(".") if spec.eligibility else "that isn't possible"
+        text = f"I can't do that for {what} in the chat: {rule}. Would you like me to connect you with a person?"
+        return self.refuse(ctx, spec, pending, text, target)
+
+    def refuse(
+        self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction, text: str, target: str = ""
+    ) -> ActionOutcome:
+        self.audit(ctx, f"action.{spec.name}.refused", target, args=dict(pending.args), why=text)
+        return ActionOutcome(spec.name, "refused", text, dict(pending.args), spec.kind == "write", target=target)
+
+    # -- running it ----------------------------------------------------------------------
+
+    def run(self, ctx: ActionContext, spec: ActionSpec, pending: PendingAction) -> ActionOutcome:
+        """Call the action's executor with the filled ``pending`` (its values checked). A write
+        whose key already ran returns that first outcome again without calling anything."""
+        writes = spec.kind == "write"
+        key = pending.key if writes else None
+        call = ActionCall(ctx.tenant_id, spec, dict(pending.args), ctx.customer_id, ctx.conversation_id, ctx.now, key)
+        cfg = spec.executor
+        target = next(
+            (str(pending.args[p.name]) for p in spec.parameters if p.source == "record" and pending.args.get(p.name)),
+            "",
+        )
+        if cfg is None:
+            return self._failed(
+                ctx, spec, call, ActionFailed("unconfigured", f"action {spec.name!r} declares no executor")
+            )
+        if isinstance(cfg, BuiltinExecutor):
+            builtin = BUILTINS.get(cfg.name)
+            if builtin is None:
+                return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no builtin action {cfg.name!r}"))
+            with self.store.session(ctx.tenant_id) as s:
+                if key and (prev := self._ledger(s, key)) is not None:
+                    return self._replay(spec, call, prev)
+                try:
+                    result = builtin.run(s, call, target, cfg.options)
+                except ActionRefused as refused:
+                    s.rollback()
+                    label = pending.labels.get(
+                        next((p.name for p in spec.parameters if p.source == "record"), ""), target
+                    )
+                    return (
+                        self.not_eligible(ctx, spec, pending, label or target, refused.target)
+                        if not refused.text
+                        else self.refuse(ctx, spec, pending, refused.text, refused.target)
+                    )
+                return self._done(ctx, spec, call, pending, result, session=s)
+        executor = self.executors.get(cfg.type)
+        if executor is None:
+            return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no {cfg.type} executor"))
+        with self.store.session(ctx.tenant_id) as s:
+            if key and (prev := self._ledger(s, key)) is not None:
+                return self._replay(spec, call, prev)
+            self._audit_in(
+                s, ctx, f"action.{spec.name}.call", target, executor=cfg.type, args=dict(call.args), idempotency_key=key
+            )
+        try:
+            result = executor.call(call)
+        except ActionFailed as failure:
+            return self._failed(ctx, spec, call, failure)
+        with self.store.session(ctx.tenant_id) as s:
+            return self._done(ctx, spec, call, pending, result, session=s)
+
+    def _done(
+        self,
+        ctx: ActionContext,
+        spec: ActionSpec,
+        call: ActionCall,
+        pending: PendingAction,
+        result: ActionResult,
+        *,
+        session: Any,
+    ) -> ActionOutcome:
+        options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
+        labels = {**pending.labels, **result.labels}
+        text = result_text(spec, call.args, labels, result.data, result.text, options, ctx.currency)
+        target = result.target or next(
+            (str(call.args[p.name]) for p in spec.parameters if p.source == "record" and call.args.get(p.name)), ""
+        )
+        self._audit_in(
+            session,
+            ctx,
+            f"action.{spec.name}",
+            target,
+            args=dict(call.args),
+            idempotency_key=call.idempotency_key,
+            result=_short(result.data),
+            **result.audit,
+        )
+        if call.idempotency_key:
+            audit(
+                session,
+                self.actor,
+                _LEDGER,
+                call.idempotency_key,
+                action_name=spec.name,
+                text=text,
+                result=_short(result.data),
+                record=target,
+            )
+        return ActionOutcome(
+            spec.name, "executed", text, dict(call.args), spec.kind == "write", result=result.data, target=target
+        )
+
+    @staticmethod
+    def _replay(spec: ActionSpec, call: ActionCall, prev: Mapping[str, Any]) -> ActionOutcome:
+        log.info("action %s: key %s already ran; not calling again", spec.name, call.idempotency_key)
+        return ActionOutcome(
+            spec.name,
+            "executed",
+            str(prev.get("text", "")),
+            dict(call.args),
+            spec.kind == "write",
+            result=prev.get("result"),
+            target=str(prev.get("record", "")),
+            replayed=True,
+        )
+
+    def _failed(self, ctx: ActionContext, spec: ActionSpec, call: ActionCall, failure: ActionFailed) -> ActionOutcome:
+        self.audit(
+            ctx,
+            f"action.{spec.name}.failed",
+            failure=failure.kind,
+            detail=failure.detail,
+            args=dict(call.args),
+            idempotency_key=call.idempotency_key,
+        )
+        why = {
+            "timeout": "our system took too long to answer",
+            "unavailable": "our system isn't reachable right now",
+        }.get(failure.kind, "something went wrong on our side")
+        effect = "nothing has been changed" if spec.kind == "write" else "I don't have an answer from it"
+        text = (
+            f"Sorry — I couldn't {human(spec.name)} because {why}, so {effect}; I'm connecting you with a "
+            "member of our team, who will see everything we've discussed."
+        )
+        return ActionOutcome(spec.name, "failed", text, dict(call.args), spec.kind == "write", failure=failure)
+
+    # -- tickets (after-hours handoffs) ----------------------------------------------------
+
+    def open_ticket(
+        self, tenant_id: str, customer_id: str | None, subject: str, summary: str, conversation_id: str = ""
+    ) -> str:
+        with self.store.session(tenant_id) as s:
+            ticket = Ticket(
+                customer_id=customer_id,
+                subject=subject[:300],
+                summary=summary,
+                channel="chat",
+                conversation_id=conversation_id or None,
+            )
+            s.add(ticket)
+            s.flush()
+            audit(
+                s,
+                self.actor,
+                "ticket.open",
+                ticket.external_id,
+                customer_id=customer_id,
+                conversation=conversation_id,
+                subject=subject[:120],
+            )
+            return ticket.external_id
+
+
+def _short(data: Any) -> Any:
+    """A result small enough for an audit entry."""
+    text = repr(data)
+    return data if len(text) <= 2000 else text[:2000]
