@@ -6,7 +6,8 @@ The folder holds ``cases.yaml`` (which names ``kb_dir`` and ``crm_file``) and ``
 (our layout or an admin export's). Bot cases go through ``ConversationService`` one
 conversation each, with the bot's clock pinned to the case file's ``reference_date`` inside
 the tenant's business hours; copilot cases are claimed by an agent and the events the agent
-console receives are recorded. Scoring is ``evals.company`` (pure; ``evals`` may not import
+console receives are recorded; ``server.cli.company_seen`` reads the action and the console's
+suggestions out of those records. Scoring is ``evals.company`` (pure; ``evals`` may not import
 ``server``). See docs/evals.md, "Company evals".
 """
 
@@ -34,7 +35,6 @@ from core.tenancy.config import DAYS, parse_window
 from core.tenancy.registry import TenantRegistry
 from evals.action_backend import bind_missing_executors, local_action_service
 from evals.company import (
-    ActionSeen,
     BotCase,
     BotTranscript,
     BotTurn,
@@ -45,22 +45,17 @@ from evals.company import (
     CopilotSeen,
     CopilotTranscript,
     HandoffSeen,
-    ReplySeen,
-    SuggestedArticle,
 )
 from knowledge.context import PUBLIC
 from knowledge.crm_records import read_records
 from server.auth import Principal, Role
+from server.cli.company_seen import action_seen, copilot_seen
 from server.container import Services
 from server.service import ConversationService
 from server.tenants import Onboarding
 from server.unit_vectors import warm_tenant
 
 __all__ = ["CompanyRun", "RecordingBus", "business_clock"]
-
-_PENDING_META = frozenset({"kind", "name", "action", "awaiting", "candidates", "status", "writes", "question"})
-_ARGS_KEYS = ("args", "arguments", "params", "parameters", "slots", "values", "filled")
-_DONE = frozenset({"done", "executed", "completed", "success", "ok", "ran"})
 
 
 class CompanyEvalError(SwitchboardError):
@@ -297,7 +292,7 @@ class CompanyRun:
             mode=str(meta.get("mode") or ""),
             citations=citations,
             handoff=handoff,
-            action=self._action(meta, memory.get("bot", {}) or {}, audits, state),
+            action=action_seen(meta, memory.get("bot", {}) or {}, audits, state, self._writes),
             state=state,
         )
         return turn, handoffs_seen + len(new_handoffs)
@@ -309,68 +304,6 @@ class CompanyRun:
                 for c in self.services.index.chunks(self.tenant_id)
             }
         return self._vis.get(article_id, "other")
-
-    def _action(
-        self,
-        meta: dict[str, Any],
-        bot_memory: dict[str, Any],
-        audits: list[tuple[str, str, dict[str, Any]]],
-        state: str,
-    ) -> ActionSeen | None:
-        """The action of this turn from the product's structured output: the reply's
-        ``action`` / ``mode`` (status) / ``action_args``, the pending action kept in the
-        conversation's memory (what the bot waits for, the slots filled so far) and the
-        ``action.*`` audit entries written during the turn."""
-        call = meta.get("action_call")
-        if isinstance(call, dict) and call.get("name"):  # the product's own record of the action (bot/actions)
-            called = str(call["name"])
-            return ActionSeen(
-                name=called,
-                status=str(call.get("status") or ""),
-                args=dict(call.get("args") or {}),
-                awaiting=str(call["awaiting"]) if call.get("awaiting") else None,
-                executed=bool(call.get("executed")),
-                writes=call["writes"] if isinstance(call.get("writes"), bool) else self._writes(called),
-            )
-        pending = bot_memory.get("pending") if isinstance(bot_memory.get("pending"), dict) else None
-        name = (
-            meta.get("action")
-            or (pending or {}).get("name")
-            or (pending or {}).get("kind")
-            or (pending or {}).get("action")
-        )
-        if not name and audits:
-            name = audits[0][0].split(".")[1] if audits[0][0].count(".") >= 1 else None
-        if not name:
-            return None
-        name = str(name)
-        args: dict[str, Any] = {}
-        for source in (pending or {}, meta, *(d for _, _, d in audits)):
-            for key in _ARGS_KEYS + ("action_args",):
-                if isinstance(source.get(key), dict):
-                    args.update(source[key])
-        if pending:
-            args.update(
-                {
-                    k: v
-                    for k, v in pending.items()
-                    if k not in _PENDING_META and k not in _ARGS_KEYS and v not in (None, "", [])
-                }
-            )
-        status = str(meta.get("mode") or meta.get("action_status") or "")
-        awaiting = (pending or {}).get("awaiting")
-        if awaiting is None and state == "awaiting_confirmation":
-            awaiting = "confirmation"
-        audit_names = [a for a, _, _ in audits]
-        executed = status in _DONE or any(a.endswith((".done", ".executed", ".ran", ".succeeded")) for a in audit_names)
-        return ActionSeen(
-            name=name,
-            status=status,
-            args=args,
-            awaiting=str(awaiting) if awaiting else None,
-            executed=executed and not awaiting,
-            writes=self._writes(name),
-        )
 
     def _retrieved(self, conv_id: str, customer_id: str | None, k: int) -> list[str]:
         with self.services.store.session(self.tenant_id) as s:
@@ -408,39 +341,4 @@ class CompanyRun:
 
     def _console(self, conv_id: str, seq: int, submitted: float) -> CopilotSeen | None:
         assert self.bus is not None
-        events = self.bus.of(agent_topic(self.tenant_id, conv_id))
-        fast = [(at, e) for at, e in events if e.type == "suggestions" and e.data.get("message_seq") == seq]
-        if not fast:
-            return None
-        at, sug = fast[-1]
-        data = sug.data
-        nba = data.get("next_action") or {}
-        guidance = [str(x) for x in [nba.get("guidance"), *(nba.get("details") or [])] if x]
-        replies_ev = [e for _, e in events if e.type == "replies" and e.data.get("message_seq") == seq]
-        replies = [
-            ReplySeen(
-                text=str(r.get("text", "")),
-                citations=[str(c.get("article_id", "")) for c in r.get("citations", []) or [] if isinstance(c, dict)],
-                mode=str(r.get("mode", "")),
-            )
-            for e in replies_ev[-1:]
-            for r in e.data.get("replies", []) or []
-            if isinstance(r, dict)
-        ]
-        return CopilotSeen(
-            articles=[
-                SuggestedArticle(
-                    article_id=str(a.get("article_id", "")),
-                    title=str(a.get("title", "")),
-                    visibility=str(a.get("visibility", "")),
-                    score=float(a.get("score") or 0.0),
-                )
-                for a in data.get("articles", []) or []
-                if isinstance(a, dict)
-            ],
-            next_action=(str(nba.get("key") or nba.get("action")) if (nba.get("key") or nba.get("action")) else None),
-            next_action_detail=dict(nba),
-            replies=replies,
-            guidance=guidance,
-            latency_s=round(at - submitted, 3),
-        )
+        return copilot_seen(self.bus.of(agent_topic(self.tenant_id, conv_id)), seq, submitted)
