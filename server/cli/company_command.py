@@ -27,6 +27,7 @@ from evals.company import (
     score_copilot,
 )
 from server.cli.company import CompanyRun, RecordingBus, business_clock
+from server.cli.evals import _console, eval_settings
 from server.container import Services
 
 __all__ = ["company_cmd"]
@@ -51,8 +52,6 @@ def company_cmd(
 ) -> None:
     """Onboard FOLDER into a throw-away data dir, play its cases over the product and score
     them by the folder's rules. Writes report.json and report.html; exit 2 on a bad folder."""
-    from server.cli.evals import _console, eval_settings  # registered by server.cli.evals
-
     console = _console()
     started = datetime.now(UTC)
     t_start = time.perf_counter()

@@ -42,7 +42,6 @@ from evals.target import HandoffObs, Session, Suggested, SummaryObs, Target, Tur
 from knowledge.context import PUBLIC
 from knowledge.documents import Document
 from server.auth import Principal, Role
-from server.cli.company_command import company_cmd
 from server.container import Services
 from server.demo import load_demo
 from server.service import ConversationService
@@ -339,6 +338,3 @@ def list_cmd() -> None:
         s = load_suite(name)
         size = f"{len(s.cases)} cases" if s.source is None else f"from {s.source.dataset}"
         typer.echo(f"{name:<16} {size:<16} {s.description}")
-
-
-evals_app.command("company")(company_cmd)  # switchboard evals company DIR (server/cli/company_command.py)

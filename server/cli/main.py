@@ -10,6 +10,7 @@ import typer
 
 from core.errors import ConfigurationError
 from core.settings import Settings
+from server.cli.company_command import company_cmd
 from server.cli.evals import evals_app
 from server.cli.kb import kb_app
 from server.cli.tenant import crm_app, tenant_app
@@ -22,6 +23,7 @@ demo_app = typer.Typer(help="The demo shop (help center and CRM).", no_args_is_h
 app.add_typer(demo_app, name="demo")
 app.add_typer(kb_app, name="kb")
 app.add_typer(evals_app, name="evals")
+evals_app.command("company")(company_cmd)  # after evals' own commands; it uses their settings and console
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(crm_app, name="crm")
 
