@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from bot.errors import HandoffRequired
@@ -38,11 +38,18 @@ from bot.policy import BotMemory, BotReply
 from bot.tenant import load_policy
 from copilot.live import LiveJob
 from core.db.conversations import (
+    add_key,
     add_message,
     audit,
+    claim_conversation,
+    conversation_memory,
+    conversation_row,
     create_conversation,
     get_conversation,
+    keyed_message_id,
     list_messages,
+    message_row,
+    message_rows,
     turns_of,
 )
 from core.db.schema import Conversation, Handoff, IdempotencyKey, Message, utcnow
@@ -71,7 +78,7 @@ BOT_SIDE = frozenset({BOT, ConversationState.awaiting_confirmation.value})
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces (as HTTP header values)
 
 
-def message_public(m: Message) -> MessagePublic:
+def message_public(m: Message | Row[Any]) -> MessagePublic:
     return MessagePublic(
         id=m.id,
         seq=m.seq,
@@ -85,7 +92,7 @@ def message_public(m: Message) -> MessagePublic:
     )
 
 
-def conversation_public(c: Conversation) -> ConversationPublic:
+def conversation_public(c: Conversation | Row[Any]) -> ConversationPublic:
     return ConversationPublic(
         id=c.id,
         state=c.state,
@@ -239,8 +246,8 @@ class ConversationService:
         redacted: list[str] = []
 
         def work(s: Session) -> _Stored:
-            conv = get_conversation(s, conv_id)
-            self.check_access(principal, conv)
+            conv = conversation_row(s, conv_id)
+            check_owner(principal, conv.customer_id, conv.visitor_id)
             if idempotency_key is not None:
                 earlier = self._posted_in(s, conv, idempotency_key)
                 if earlier is not None:
@@ -255,15 +262,16 @@ class ConversationService:
                 raise Conflict("This conversation is closed; start a new one.")
             msg = add_message(s, conv, Author.customer, redacted[0])
             if idempotency_key is not None:
-                s.add(IdempotencyKey(conversation_id=conv_id, key=f"client:{idempotency_key}", message_id=msg.id))
-                s.flush()
+                add_key(s, conv_id, f"client:{idempotency_key}", msg.id)
             return self._snapshot(s, conv, msg)
 
         # A concurrent retry with the same key, or a sequence clash: run again, re-reading.
         return self.services.store.run(principal.tenant_id, work, retry_conflicts=True)
 
-    def _snapshot(self, s: Session, conv: Conversation, msg: Message, *, existing: bool = False) -> _Stored:
-        messages = list_messages(s, conv.id)
+    def _snapshot(
+        self, s: Session, conv: Conversation | Row[Any], msg: Message | Row[Any], *, existing: bool = False
+    ) -> _Stored:
+        messages = message_rows(s, conv.id)
         replies = [
             message_public(m) for m in messages if m.seq > msg.seq and (m.meta or {}).get("reply_to") == msg.id
         ]
@@ -277,15 +285,11 @@ class ConversationService:
             existing=existing,
         )
 
-    def _posted_in(self, s: Session, conv: Conversation, idempotency_key: str) -> _Stored | None:
-        row = s.scalars(
-            select(IdempotencyKey).where(
-                IdempotencyKey.conversation_id == conv.id, IdempotencyKey.key == f"client:{idempotency_key}"
-            )
-        ).first()
-        if row is None:
+    def _posted_in(self, s: Session, conv: Row[Any], idempotency_key: str) -> _Stored | None:
+        message_id = keyed_message_id(s, conv.id, f"client:{idempotency_key}")
+        if message_id is None:
             return None
-        msg = s.get(Message, row.message_id)
+        msg = message_row(s, message_id)
         return self._snapshot(s, conv, msg, existing=True) if msg is not None else None
 
     def _retry_result(self, principal: Principal, earlier: _Stored) -> TurnResult:
@@ -357,7 +361,7 @@ class ConversationService:
         *,
         values: dict[str, Any] | None = None,
         memory: BotMemory | None = None,
-        extra: Callable[[Session, Conversation], None] | None = None,
+        extra: Callable[[Session], None] | None = None,
     ) -> tuple[MessagePublic, ConversationPublic] | None:
         """Store the bot's message for ``stored`` and apply ``values`` (and the bot's ``memory``,
         beside the rest of the conversation's memory as stored) to the conversation in one
@@ -366,31 +370,21 @@ class ConversationService:
 
         def work(s: Session) -> tuple[MessagePublic, ConversationPublic] | None:
             key = reply_key(stored.id)
-            done = s.scalar(
-                select(IdempotencyKey.id).where(IdempotencyKey.conversation_id == conv_id, IdempotencyKey.key == key)
-            )
-            if done is not None:
+            if keyed_message_id(s, conv_id, key) is not None:
                 return None
             changes = dict(values or {})
             if memory is not None:
-                kept = s.scalar(select(Conversation.memory).where(Conversation.id == conv_id))
-                changes["memory"] = {**(kept or {}), "bot": memory.model_dump(mode="json")}
+                kept = conversation_memory(s, conv_id)
+                changes["memory"] = {**kept, "bot": memory.model_dump(mode="json")}
             # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
-            # RETURNING gives the row just updated (populate_existing: never a stale copy).
-            conv = s.scalars(
-                update(Conversation)
-                .where(Conversation.id == conv_id, Conversation.state.in_(BOT_SIDE))
-                .values(**changes, updated_at=utcnow())
-                .returning(Conversation)
-                .execution_options(synchronize_session=False, populate_existing=True)
-            ).one_or_none()
+            conv = claim_conversation(s, conv_id, BOT_SIDE, {**changes, "updated_at": utcnow()})
             if conv is None:
                 return None
             msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id})
-            s.add(IdempotencyKey(conversation_id=conv_id, key=key, message_id=msg.id))
+            add_key(s, conv_id, key, msg.id)
             if extra is not None:
-                extra(s, conv)
-            s.flush()
+                extra(s)
+                s.flush()
             return message_public(msg), conversation_public(conv)
 
         return self.services.store.run(tenant, work, retry_conflicts=True)
@@ -417,7 +411,7 @@ class ConversationService:
     ) -> TurnResult:
         tenant = principal.tenant_id
 
-        def log_it(s: Session, conv: Conversation) -> None:
+        def log_it(s: Session) -> None:
             audit(s, principal.actor, "guardrail.injection_blocked", conv_id, **detail)
 
         done = self._store_bot_message(
@@ -539,16 +533,16 @@ class ConversationService:
         tenant = principal.tenant_id
         made: list[HandoffPublic] = []
 
-        def record(s: Session, conv: Conversation) -> None:
+        def record(s: Session) -> None:
             handoff = Handoff(
-                conversation_id=conv.id,
+                conversation_id=conv_id,
                 reason=brief.reason.value,
                 queue=brief.queue,
                 priority=brief.priority,
                 brief=brief.model_dump(mode="json"),
             )
             s.add(handoff)
-            audit(s, "bot", "conversation.handoff", conv.id, reason=brief.reason.value, queue=brief.queue)
+            audit(s, "bot", "conversation.handoff", conv_id, reason=brief.reason.value, queue=brief.queue)
             s.flush()
             made.append(handoff_public(handoff))
 
