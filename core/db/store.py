@@ -44,8 +44,9 @@ _TenantRow = tuple[str, dict[str, Any]] | None
 _SNAPSHOT: ContextVar[dict[tuple[int, str], _TenantRow] | None] = ContextVar("tenant_snapshot", default=None)
 
 
-# Built once: the tenant's row is read on every request.
+# Built once: the tenant's row is read on every request, its KB generation before every search.
 _TENANT_ROW = select(Tenant.name, Tenant.config).where(Tenant.id == bindparam("tenant_id"))
+_KB_GENERATION = select(KbState.generation).where(KbState.tenant_id == bindparam("tenant_id"))
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -268,7 +269,7 @@ class Store:
     def kb_generation(self, tenant_id: str) -> int:
         """The tenant's KB change counter (0 before any change); one indexed read."""
         with self.engine.connect() as conn:
-            value = conn.execute(select(KbState.generation).where(KbState.tenant_id == tenant_id)).scalar()
+            value = conn.execute(_KB_GENERATION, {"tenant_id": tenant_id}).scalar()
         return int(value or 0)
 
     def bump_kb_generation(self, tenant_id: str) -> int:
