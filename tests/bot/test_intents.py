@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import bot.intents as intents
 from bot.intents import IntentClassifier, IntentConfig, trained_classifier
 from bot.nlu import load_nlu, parse_nlu
 from core.errors import ConfigurationError
@@ -53,3 +55,16 @@ def test_an_intent_name_alone_is_understood() -> None:
     clf = IntentClassifier(HashingEmbedder(), IntentConfig(oos_threshold=0.0)).fit(texts, labels)
     assert clf.predict("refund").intent == "refund"
     assert clf.predict("order status").intent == "order_status"
+
+
+def test_predictions_are_sklearns_own_bit_for_bit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A prediction builds the TF-IDF blocks without sklearn's per-call checks; the
+    # probabilities must be exactly those of the vectorizers' own transform.
+    clf = trained_classifier(load_nlu(DEMO_NLU), HashingEmbedder(), tmp_path, IntentConfig(c=7.5))
+    texts = [e.text for e in load_nlu(DEMO_NLU)] + ["", "Ünïcödé — ✓ 123", "refund refund refund?!", "a" * 500]
+    fast = clf.predict_proba(texts)
+    one_by_one = [clf.predict_proba([t]) for t in texts[:50]]
+    monkeypatch.setattr(intents, "_tfidf_transform", lambda vectorizer, batch: vectorizer.transform(batch))
+    plain = clf.predict_proba(texts)
+    assert np.array_equal(fast, plain)
+    assert all(np.array_equal(p, plain[i : i + 1]) for i, p in enumerate(one_by_one))
