@@ -14,9 +14,20 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel
 
+# llama.cpp compiles on install. Its default build targets the building CPU (-march=native),
+# and on a CPU with AMX (Intel Sapphire Rapids) that build crashes decoding Gemma 3
+# (llama-cpp-python 0.3.36: segmentation fault in the first decode). The portable AVX2 build
+# runs on any x86-64 CPU since 2013. It is built without pip's wheel cache, which would hand
+# back a native build made earlier on the same machine. LLAMA_CMAKE_ARGS= builds the default.
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+endif
+LLAMA_PIN = $(shell grep -o 'llama-cpp-python==[0-9.]*' pyproject.toml | head -1)
+
 # torch first, pinned, so nothing pulls a CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -q --no-cache-dir "$(LLAMA_PIN)"
 	$(BIN)/pip install -q -e .
 	touch $(STAMP)
 
