@@ -15,8 +15,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.db.schema import Conversation, CrmNote, Customer, Message, Order, Ticket
-from core.db.store import Store
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.db.store import Store, session_tenant
+from core.errors import InvalidInput, NotFound
 from core.types import CustomerFacts, OrderFact, TicketFact
 
 _FILES = ("customers", "orders", "tickets", "notes", "conversations")
@@ -204,11 +204,8 @@ _NOTES = _of_customer(CrmNote.__table__, CrmNote.__table__.c.created_at.desc())
 def customer_facts(session: Session, customer_id: str, *, max_orders: int = 5, max_tickets: int = 5) -> CustomerFacts:
     """Facts about one customer. The session is tenant-scoped (its tenant filters every read
     here), so another tenant's customer with the same id is invisible."""
-    tenant = session.info.get("tenant_id")
-    if not tenant:
-        raise Forbidden("A tenant is required")
+    key = {"tenant_id": session_tenant(session), "customer_id": customer_id}
     conn = session.connection()
-    key = {"tenant_id": tenant, "customer_id": customer_id}
     cust = conn.execute(_CUSTOMER, key).first()
     if cust is None:
         raise NotFound(f"No customer {customer_id!r}")

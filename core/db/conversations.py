@@ -15,11 +15,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, Executable, Row, bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.db.schema import AuditEntry, Base, Conversation, IdempotencyKey, Message
+from core.db.store import session_tenant
 from core.errors import Forbidden, NotFound
 from core.types import Author, Turn
 
@@ -69,18 +70,16 @@ def conversation_owner(conn: Connection, tenant_id: str, conversation_id: str) -
     return row.customer_id, row.visitor_id
 
 
-def _tenant(session: Session) -> str:
-    tenant = session.info.get("tenant_id")
-    if not tenant:
-        raise Forbidden("A tenant is required")
-    return str(tenant)
-
-
 def _connection(session: Session) -> Connection:
     """The session's connection, after what the session holds is flushed (as an ORM
     statement would autoflush): a conversation added but not yet flushed is visible."""
     session.flush()
     return session.connection()
+
+
+def _execute(session: Session, statement: Executable, **params: Any) -> CursorResult[Any]:
+    """``statement`` on the session's connection, the session's tenant bound as ``tenant_id``."""
+    return _connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
 
 
 _CONVERSATION = select(_conversations).where(
@@ -119,9 +118,7 @@ _INSERT_KEY = insert(_keys)
 
 def conversation_row(session: Session, conversation_id: str) -> Row[Any]:
     """The conversation as a row (read like ``get_conversation``'s object; ``NotFound`` the same)."""
-    row = _connection(session).execute(
-        _CONVERSATION, {"conversation_id": conversation_id, "tenant_id": _tenant(session)}
-    ).first()
+    row = _execute(session, _CONVERSATION, conversation_id=conversation_id).first()
     if row is None:
         raise NotFound(f"No conversation {conversation_id!r}")
     return row
@@ -129,21 +126,17 @@ def conversation_row(session: Session, conversation_id: str) -> Row[Any]:
 
 def conversation_memory(session: Session, conversation_id: str) -> dict[str, Any]:
     """The conversation's memory as stored (``{}`` for none)."""
-    memory = _connection(session).execute(
-        _MEMORY, {"conversation_id": conversation_id, "tenant_id": _tenant(session)}
-    ).scalar()
+    memory = _execute(session, _MEMORY, conversation_id=conversation_id).scalar()
     return dict(memory or {})
 
 
 def message_row(session: Session, message_id: str) -> Row[Any] | None:
-    return _connection(session).execute(_MESSAGE, {"message_id": message_id, "tenant_id": _tenant(session)}).first()
+    return _execute(session, _MESSAGE, message_id=message_id).first()
 
 
 def message_rows(session: Session, conversation_id: str) -> list[Row[Any]]:
     """The conversation's messages in order, as rows (``list_messages`` without ORM objects)."""
-    return list(
-        _connection(session).execute(_MESSAGES, {"conversation_id": conversation_id, "tenant_id": _tenant(session)})
-    )
+    return list(_execute(session, _MESSAGES, conversation_id=conversation_id))
 
 
 def add_message(
@@ -157,7 +150,7 @@ def add_message(
     write lock when the INSERT starts, and the INSERT computes ``max(seq) + 1`` itself. The
     unique index on ``(conversation_id, seq)`` refuses a duplicate should anything slip by
     (``Store.run(..., retry_conflicts=True)`` then runs the unit of work again)."""
-    tenant = _tenant(session)
+    tenant = session_tenant(session)
     if conv.tenant_id is not None and conv.tenant_id != tenant:
         raise Forbidden(f"Refusing to write a row of tenant {conv.tenant_id!r} in a session of {tenant!r}")
     conn = _connection(session)
@@ -199,25 +192,20 @@ def claim_conversation(
     params = {f"new_{c}": v for c, v in values.items()}
     return (
         _connection(session)
-        .execute(statement, {**params, "b_conversation_id": conversation_id, "b_tenant_id": _tenant(session)})
+        .execute(statement, {**params, "b_conversation_id": conversation_id, "b_tenant_id": session_tenant(session)})
         .first()
     )
 
 
 def keyed_message_id(session: Session, conversation_id: str, key: str) -> str | None:
     """The message an idempotency key of the conversation produced, None for an unused key."""
-    found = _connection(session).execute(
-        _KEY, {"conversation_id": conversation_id, "key": key, "tenant_id": _tenant(session)}
-    ).scalar()
+    found = _execute(session, _KEY, conversation_id=conversation_id, key=key).scalar()
     return str(found) if found is not None else None
 
 
 def add_key(session: Session, conversation_id: str, key: str, message_id: str) -> None:
     """Use an idempotency key once (a second use violates the unique constraint)."""
-    _connection(session).execute(
-        _INSERT_KEY,
-        {"conversation_id": conversation_id, "key": key, "message_id": message_id, "tenant_id": _tenant(session)},
-    )
+    _execute(session, _INSERT_KEY, conversation_id=conversation_id, key=key, message_id=message_id)
 
 
 def list_messages(session: Session, conversation_id: str) -> list[Message]:

@@ -91,6 +91,16 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
                 raise Forbidden(f"Refusing to write a row of tenant {obj.tenant_id!r} in a session of {tenant!r}")
 
 
+def session_tenant(session: Session) -> str:
+    """The tenant a session is bound to, for Core statements that filter on it themselves
+    (ORM statements get the filter from ``_scope_to_tenant``). Raises ``Forbidden`` for an
+    unscoped session."""
+    tenant = session.info.get("tenant_id")
+    if not tenant:
+        raise Forbidden("A tenant is required")
+    return str(tenant)
+
+
 class Store:
     """Engine + session factory. Create once per process and pass it in."""
 
