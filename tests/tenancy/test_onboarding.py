@@ -90,8 +90,8 @@ def test_cli_onboards_a_company_and_reports_changes(env: Path) -> None:
     assert json.loads(out)["currency"] == "EUR"
 
 
-def test_cli_init_writes_a_template_that_applies(env: Path) -> None:
-    os.chdir(env)
+def test_cli_init_writes_a_template_that_applies(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(env)  # restored afterwards: later tests resolve demo/ from the repo root
     code, out = _run("tenant", "init", "Zeta Water")
     assert code == 0 and (env / "zeta-water.yaml").is_file()
     code, out = _run("tenant", "apply", str(env / "zeta-water.yaml"))
