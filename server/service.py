@@ -52,7 +52,7 @@ from core.db.conversations import (
     message_rows,
     turns_of,
 )
-from core.db.schema import Conversation, Handoff, IdempotencyKey, Message, utcnow
+from core.db.schema import Conversation, Handoff, Message, utcnow
 from core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
 from core.events import Event, agent_topic, customer_topic, queue_topic
 from core.models.guard import model_budget
@@ -306,14 +306,7 @@ class ConversationService:
 
     def _answered(self, tenant: str, conv_id: str, message_id: str) -> bool:
         with self.services.store.session(tenant) as s:
-            return (
-                s.scalar(
-                    select(IdempotencyKey.id).where(
-                        IdempotencyKey.conversation_id == conv_id, IdempotencyKey.key == reply_key(message_id)
-                    )
-                )
-                is not None
-            )
+            return keyed_message_id(s, conv_id, reply_key(message_id)) is not None
 
     def _answer(self, principal: Principal, conv_id: str, stored: _Stored) -> TurnResult:
         """Run the turn for a stored message; never raises (the message is stored)."""
