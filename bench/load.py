@@ -63,6 +63,7 @@ class Sent:
     message_id: str = ""
     seq: int = 0
     latency_s: float = 0.0
+    sent_at_s: float = 0.0  # since the run started
     replied: bool = False
 
 
@@ -71,10 +72,12 @@ class Run:
     sent: list[Sent] = field(default_factory=list)
     health_s: list[float] = field(default_factory=list)
     health_errors: int = 0
+    started_at: float = field(default_factory=time.perf_counter)
     started_convs: int = 0
     failed_starts: Counter[str] = field(default_factory=Counter)  # status or error -> conversations
     crashed: Counter[str] = field(default_factory=Counter)  # the client's own exceptions -> conversations
     wall_s: float = 0.0
+    client_cpu_s: float = 0.0  # this process (the simulated widgets and the prober) during the run
 
 
 async def _send(
@@ -125,7 +128,18 @@ async def _start(
     return headers, str(conv["id"])
 
 
-async def _conversation(
+async def _conversation(urls: list[str], i: int, questions: list[str], m: int, run: Run, deadline: float) -> None:
+    # Each conversation has its own client and connections, as each widget has its own
+    # browser: one pool shared by 200 conversations spent 70 % of the client's CPU in
+    # httpcore's assignment of requests to connections (a scan of every connection per
+    # request, py-spy), and the client, not the server, set the pace of the first seconds.
+    async with httpx.AsyncClient(
+        timeout=httpx.Timeout(120, connect=10), limits=httpx.Limits(max_connections=len(urls) + 1)
+    ) as client:
+        await _converse(client, urls, i, questions, m, run, deadline)
+
+
+async def _converse(
     client: httpx.AsyncClient, urls: list[str], i: int, questions: list[str], m: int, run: Run, deadline: float
 ) -> None:
     base = urls[i % len(urls)]
@@ -142,6 +156,7 @@ async def _conversation(
         run.sent.append(sent)
         url = f"{urls[(i + j) % len(urls)]}/api/conversations/{conv}/messages"
         start = time.perf_counter()
+        sent.sent_at_s = start - run.started_at
         first, body, final = await _send(
             client,
             "POST",
@@ -177,16 +192,16 @@ async def drive(urls: list[str], n: int, m: int, max_seconds: float, run: Run | 
     questions = demo_questions(60)
     run = run if run is not None else Run()
     deadline = time.monotonic() + max_seconds
-    limits = httpx.Limits(max_connections=n + 20, max_keepalive_connections=n + 20)
     stop = asyncio.Event()
     prober = asyncio.create_task(_health(urls, run, stop))
-    start = time.perf_counter()
-    async with httpx.AsyncClient(timeout=httpx.Timeout(120, connect=10), limits=limits) as client:
-        results = await asyncio.gather(
-            *(_conversation(client, urls, i, questions, m, run, deadline) for i in range(n)), return_exceptions=True
-        )
+    start = run.started_at = time.perf_counter()
+    cpu = time.process_time()
+    results = await asyncio.gather(
+        *(_conversation(urls, i, questions, m, run, deadline) for i in range(n)), return_exceptions=True
+    )
     run.crashed += Counter(type(r).__name__ for r in results if isinstance(r, BaseException))
     run.wall_s = time.perf_counter() - start
+    run.client_cpu_s = time.process_time() - cpu
     stop.set()
     await prober
     return run
@@ -262,6 +277,7 @@ def report(
         ["429 at the first try", first.get("429", 0)],
         ["5xx (final)", five],
         ["turn latency p50 / p95 / max s", _pcts(latencies)],
+        ["turn latency p50 / p95 s of messages sent in each fifth of the run", _by_fifth(acked, run.wall_s)],
         ["throughput (acknowledged / s)", f"{len(acked) / max(run.wall_s, 1e-9):.1f}"],
         ["health check p50 / p95 / max s (baseline)", _pcts(run.health_s) + f"  ({len(run.health_s)} probes, "
          f"{run.health_errors} failed)"],
@@ -273,6 +289,8 @@ def report(
         ["conversations out of order", check.out_of_order],
         ["stored, left without a reply", check.unanswered],
         ["wall time s", f"{run.wall_s:.1f}"],
+        ["client CPU s / cores (the load generator: if near 1, it sets the pace)",
+         f"{run.client_cpu_s:.1f} / {run.client_cpu_s / max(run.wall_s, 1e-9):.2f}"],
     ]
     if server_cpu_s and acked:
         per_turn = server_cpu_s / len(acked)
@@ -292,6 +310,17 @@ def report(
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
+
+
+def _by_fifth(acked: list[Sent], wall_s: float) -> str:
+    fifths: list[list[float]] = [[] for _ in range(5)]
+    for s in acked:
+        fifths[min(4, int(5 * s.sent_at_s / max(wall_s, 1e-9)))].append(s.latency_s)
+    return " | ".join(_p50_p95(f) for f in fifths)
+
+
+def _p50_p95(values: list[float]) -> str:
+    return f"{percentile(values, 50):.1f} / {percentile(values, 95):.1f}" if values else "-"
 
 
 def _pcts(values: list[float]) -> str:
