@@ -67,4 +67,31 @@ def test_predictions_are_sklearns_own_bit_for_bit(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(intents, "_tfidf_transform", lambda vectorizer, batch: vectorizer.transform(batch))
     plain = clf.predict_proba(texts)
     assert np.array_equal(fast, plain)
-    assert all(np.array_equal(p, plain[i : i + 1]) for i, p in enumerate(one_by_one))
+    # One text at a time or in a batch: the same probabilities (to rounding: BLAS picks its
+    # kernel by the batch's shape).
+    assert all(np.allclose(p, plain[i : i + 1], rtol=0, atol=1e-12) for i, p in enumerate(one_by_one))
+
+
+def test_block_wise_probabilities_equal_sklearns(tmp_path: Path) -> None:
+    # predict_proba computes softmax(X·Wᵀ + b) block by block (embedding, each TF-IDF block)
+    # instead of stacking the blocks into one matrix for sklearn: the same probabilities.
+    clf = trained_classifier(load_nlu(DEMO_NLU), HashingEmbedder(), tmp_path, IntentConfig(c=7.5))
+    texts = [e.text for e in load_nlu(DEMO_NLU)] + ["", "Ünïcödé — ✓ 123", "refund refund refund?!", "a" * 500]
+    assert clf._blocks() is not None  # the fast path is the one under test
+    fast = clf.predict_proba(texts)
+    assert clf._model is not None
+    reference = clf._model.predict_proba(clf._features(texts))
+    assert fast.shape == reference.shape == (len(texts), len(clf.labels))
+    assert np.allclose(fast, reference, rtol=0, atol=1e-12)
+    assert [p.intent for p in clf.predict_many(texts)] == [
+        clf.labels[int(i)] if row.max() >= clf.config.oos_threshold else None
+        for row, i in zip(reference, reference.argmax(axis=1), strict=True)
+    ]
+
+
+def test_two_intents_use_sklearns_binary_model() -> None:
+    texts = ["refund please", "money back", "where is my order", "order status"]
+    labels = ["refund", "refund", "order_status", "order_status"]
+    clf = IntentClassifier(HashingEmbedder(), IntentConfig(oos_threshold=0.0, name_examples=False)).fit(texts, labels)
+    assert clf._blocks() is None
+    assert clf.predict("money back").intent == "refund"
