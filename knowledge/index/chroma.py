@@ -9,7 +9,10 @@ article versions are kept in memory by id (``chunk_cache_size``), because a live
 chunks never change (an edit is a new version with new ids) and reading them back from
 Chroma's SQLite cost more than the nearest-neighbour search itself (1.76 -> 0.75 ms per
 query on the demo KB). Chunks not live when read (being written, or retired) are never
-kept, and this index's own writes and deletes drop what they touch.
+kept, and this index's own writes and deletes drop what they touch. A kept chunk is used
+only by searches with the live snapshot (``LiveView.generation``) it was read under: a
+version number is used again when an article is deleted and loaded again (in any worker),
+and every KB change makes a new snapshot.
 """
 
 from __future__ import annotations
@@ -124,7 +127,8 @@ class ChromaIndex:
         self._collections: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._rw = _ReadWriteLock()
-        self._chunks: OrderedDict[tuple[str, str], Chunk] = OrderedDict()  # (collection, id) -> live chunk
+        # (collection, id) -> (live snapshot's generation when read, chunk)
+        self._chunks: OrderedDict[tuple[str, str], tuple[int, Chunk]] = OrderedDict()
         self._chunk_cache_size = chunk_cache_size
         self._chunks_lock = threading.Lock()
 
@@ -215,15 +219,18 @@ class ChromaIndex:
 
     def _read_chunks(self, col: Any, ids: list[str], filters: Filters) -> dict[str, Chunk]:
         """The chunks of ``ids`` in ``col``: from memory, the rest read from Chroma (one
-        ``get``); those of live versions are kept (see the module docstring)."""
+        ``get``); those of live versions are kept for this snapshot (see the module docstring)."""
         name = str(col.name)
+        live = filters.live
+        generation = live.generation if live is not None else None
         out: dict[str, Chunk] = {}
-        with self._chunks_lock:
-            for chunk_id in ids:
-                chunk = self._chunks.get((name, chunk_id))
-                if chunk is not None:
-                    self._chunks.move_to_end((name, chunk_id))
-                    out[chunk_id] = chunk
+        if generation is not None:
+            with self._chunks_lock:
+                for chunk_id in ids:
+                    kept = self._chunks.get((name, chunk_id))
+                    if kept is not None and kept[0] == generation:
+                        self._chunks.move_to_end((name, chunk_id))
+                        out[chunk_id] = kept[1]
         missing = [i for i in ids if i not in out]
         if not missing:
             return out
@@ -234,12 +241,13 @@ class ChromaIndex:
                 continue
             chunk = Chunk.from_metadata(text, meta)
             out[str(chunk_id)] = chunk
-            if filters.live is not None and filters.live.is_live(chunk.article_id, chunk.version):
+            if live is not None and live.is_live(chunk.article_id, chunk.version):
                 keep.append((str(chunk_id), chunk))
-        if keep and self._chunk_cache_size > 0:
+        if keep and generation is not None and self._chunk_cache_size > 0:
             with self._chunks_lock:
                 for chunk_id, chunk in keep:
-                    self._chunks[(name, chunk_id)] = chunk
+                    self._chunks[(name, chunk_id)] = (generation, chunk)
+                    self._chunks.move_to_end((name, chunk_id))
                 while len(self._chunks) > self._chunk_cache_size:
                     self._chunks.popitem(last=False)
         return out

@@ -4,14 +4,16 @@ not live when read (written ahead of a flip, retired) are never kept."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from core.models.fake import HashingEmbedder
 from core.types import Visibility
 from knowledge.documents import Document
 from knowledge.index.base import Filters
 from knowledge.index.chroma import ChromaIndex
 from server.container import Services
-from tests.conftest import TENANT
+from tests.conftest import TENANT, make_settings
 
 PUBLIC = frozenset({Visibility.public})
 
@@ -70,3 +72,26 @@ def test_chunks_not_live_when_read_are_not_kept(services: Services) -> None:
     assert index._chunks  # a live snapshot: kept
     index.delete(TENANT, [chunk.id])
     assert all(key[1] != chunk.id for key in index._chunks)
+
+
+def test_an_article_deleted_and_written_again_elsewhere_is_not_served_from_memory(tmp_path: Path) -> None:
+    """Another worker deletes an article and loads it again: its version number starts again
+    at 1, so the new chunks have the old ids with new text. This worker must not answer from
+    the chunks it kept, even when it never searched in between (same live pointers)."""
+    settings = make_settings(tmp_path)
+    a = Services(settings, embedder_override=HashingEmbedder())
+    b = Services(settings, embedder_override=HashingEmbedder())
+    try:
+        a.store.ensure_tenant(TENANT, "Larkspur", {})
+        filters = Filters(TENANT, PUBLIC)
+        a.kb.load_documents(TENANT, [Document(id="kettle", title="Kettle", body="# Kettle\n\nDescale monthly.")])
+        first = b.retriever.with_mode("dense").search("kettle descaling", k=5, filters=filters)
+        assert first and all("monthly" in p.text for p in first)  # worker B keeps these chunks
+        a.kb.delete(TENANT, "kettle")
+        a.kb.load_documents(TENANT, [Document(id="kettle", title="Kettle", body="# Kettle\n\nDescale weekly.")])
+        again = b.retriever.with_mode("dense").search("kettle descaling", k=5, filters=filters)
+        assert again and {p.version for p in again} == {1}  # the same ids as before
+        assert all("weekly" in p.text for p in again)
+    finally:
+        a.close()
+        b.close()
