@@ -175,14 +175,17 @@ class IntentClassifier:
     def _blocks(self) -> _Blocks | None:
         """The multinomial model's coefficients split by feature block (embedding, then each
         TF-IDF vectorizer), transposed for ``features @ block``; None where the combined
-        matrix is needed (two intents: a binary model; weighted or custom blocks)."""
+        matrix is needed (two intents: a binary model; weighted or custom blocks; a float32
+        model)."""
         model = self._model
         cached = self._split
         if cached is not None and cached[0] is model:
             return cached[1]
         split: _Blocks | None = None
         coef = getattr(model, "coef_", None)
-        if coef is not None and coef.shape[0] == len(self.labels) > 2:
+        # float64 only: a model fitted on the embedding alone (use_tfidf off) is float32, and
+        # sklearn then computes its probabilities in float32 too.
+        if coef is not None and coef.dtype == np.float64 and coef.shape[0] == len(self.labels) > 2:
             dim = self.embedder.dim
             sizes: list[int] = []
             if self.config.use_tfidf and self._tfidf is not None and self._tfidf.transformer_weights is None:

@@ -95,3 +95,15 @@ def test_two_intents_use_sklearns_binary_model() -> None:
     clf = IntentClassifier(HashingEmbedder(), IntentConfig(oos_threshold=0.0, name_examples=False)).fit(texts, labels)
     assert clf._blocks() is None
     assert clf.predict("money back").intent == "refund"
+
+
+def test_an_embedding_only_model_keeps_sklearns_float32_path() -> None:
+    # Without TF-IDF the features are the float32 embedding: sklearn fits and predicts in
+    # float32, so the float64 block-wise path would differ from it (~1e-7).
+    texts = ["refund please", "money back", "where is my order", "order status", "cancel it", "stop my order"]
+    labels = ["refund", "refund", "status", "status", "cancel", "cancel"]
+    config = IntentConfig(use_tfidf=False, name_examples=False)
+    clf = IntentClassifier(HashingEmbedder(), config).fit(texts, labels)
+    assert clf._blocks() is None
+    assert clf._model is not None
+    assert np.array_equal(clf.predict_proba(texts), clf._model.predict_proba(clf._features(texts)))
