@@ -12,6 +12,7 @@ Training takes seconds for a shop-sized ``nlu.yml``; the fitted model is cached 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import pickle
 import re
@@ -281,7 +282,11 @@ def trained_classifier(
         known = _TRAINED[key]
         clf._tfidf, clf._model, clf.labels = known._tfidf, known._model, known.labels
         return clf
-    path = cache_dir / f"intents-{name}-{clf.digest}.pkl" if cache_dir else None
+    # The file is keyed by what training depends on: the embedder, the examples and the
+    # training settings (not ``oos_threshold``, which only reads the probabilities).
+    trained_on = f"{config.embedding_weight}|{config.c}|{config.use_tfidf}|{config.max_iter}|{config.name_examples}"
+    settings = hashlib.sha256(trained_on.encode()).hexdigest()[:8]
+    path = cache_dir / f"intents-{name}-{clf.digest}-{settings}.pkl" if cache_dir else None
     if path is None or not path.exists() or not clf.load(path):
         clf.fit_examples(examples)
         log.info("trained intent classifier on %d examples in %.1fs", len(examples), clf.train_seconds)

@@ -107,3 +107,20 @@ def test_an_embedding_only_model_keeps_sklearns_float32_path() -> None:
     assert clf._blocks() is None
     assert clf._model is not None
     assert np.array_equal(clf.predict_proba(texts), clf._model.predict_proba(clf._features(texts)))
+
+
+def test_the_model_cache_is_kept_per_training_setting(tmp_path: Path) -> None:
+    # Two settings that train different models never read each other's cached file
+    # (an embedding-only model has fewer features: loading it for TF-IDF would fail).
+    examples = load_nlu(DEMO_NLU)
+    intents._TRAINED.clear()
+    with_tfidf = trained_classifier(examples, HashingEmbedder(), tmp_path, IntentConfig())
+    intents._TRAINED.clear()
+    alone = trained_classifier(examples, HashingEmbedder(), tmp_path, IntentConfig(use_tfidf=False))
+    assert len(list(tmp_path.glob("intents-*.pkl"))) == 2
+    text = "where is my parcel"
+    assert alone.predict_proba([text]).shape == with_tfidf.predict_proba([text]).shape
+    intents._TRAINED.clear()
+    again = trained_classifier(examples, HashingEmbedder(), tmp_path, IntentConfig(oos_threshold=0.5))
+    assert len(list(tmp_path.glob("intents-*.pkl"))) == 2  # the threshold does not train another model
+    assert np.array_equal(again.predict_proba([text]), with_tfidf.predict_proba([text]))
