@@ -25,14 +25,12 @@
     if (s < 172800) return (s / 3600).toFixed(1).replace(/\.0$/, "") + " h";
     return (s / 86400).toFixed(1).replace(/\.0$/, "") + " d";
   }
-  const isoDay = (d) => d.toISOString().slice(0, 10);
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
   // -- filters -------------------------------------------------------------------------
-  (function initDates() {
-    const end = new Date(); const start = new Date(end.getTime() - 29 * 86400000);
-    $("f-end").value = isoDay(end); $("f-start").value = isoDay(start);
-  })();
+  // The dates start empty: the server's default range (the last 30 days, as days of the
+  // tenant's timezone) fills them on the first load. The browser's own date can be another
+  // day than the tenant's (its clock's zone, or UTC), which hid today's conversations.
   function query(extra = {}) {
     const q = new URLSearchParams();
     const f = { start: $("f-start").value, end: $("f-end").value, queue: $("f-queue").value, topic: $("f-topic").value,
@@ -276,6 +274,8 @@
       fillOptions($("f-topic"), r.options.topics, "all topics");
       fillOptions($("f-channel"), r.options.channels, "all channels");
       const f = r.filter;
+      if (!$("f-start").value) $("f-start").value = f.start;
+      if (!$("f-end").value) $("f-end").value = f.end;
       $("scope").textContent = `${f.start} to ${f.end}` + (f.queue ? ` · queue ${f.queue}` : "") + (f.topic ? ` · topic ${f.topic}` : "") + (f.channel ? ` · ${f.channel}` : "");
       document.body.dataset.loaded = `${f.start}|${f.end}|${f.queue || ""}|${f.topic || ""}|${f.channel || ""}`;
       tiles(r.summary); drawCharts(r); drawTables(r);

@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 
 from analytics import TABLES
 from tests.conftest import AGENT, SUPERVISOR, customer_headers
+
+DEMO = Path(__file__).resolve().parents[2] / "demo"
 
 
 def _start(client: TestClient, customer: str | None = "cus_001") -> str:
@@ -21,7 +26,10 @@ def _start(client: TestClient, customer: str | None = "cus_001") -> str:
 
 
 def _today() -> str:
-    return datetime.now(UTC).date().isoformat()
+    """Today in the demo tenant's timezone: the supervisor's days are the tenant's days (at
+    23:30 UTC it is already tomorrow in a timezone east of UTC)."""
+    zone = yaml.safe_load((DEMO / "tenant.yaml").read_text(encoding="utf-8"))["timezone"]
+    return datetime.now(ZoneInfo(zone)).date().isoformat()
 
 
 def _metrics(client: TestClient, **params: str) -> dict:  # type: ignore[type-arg]
