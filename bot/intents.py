@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import sklearn
 from scipy import sparse
+from scipy.special import softmax
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
@@ -186,20 +187,29 @@ class IntentClassifier:
         coef = getattr(model, "coef_", None)
         # float64 only: a model fitted on the embedding alone (use_tfidf off) is float32, and
         # sklearn then computes its probabilities in float32 too.
-        if coef is not None and coef.dtype == np.float64 and coef.shape[0] == len(self.labels) > 2:
-            dim = self.embedder.dim
-            sizes: list[int] = []
-            if self.config.use_tfidf and self._tfidf is not None and self._tfidf.transformer_weights is None:
-                sizes = [len(t.vocabulary_) for _, t in self._tfidf.transformer_list]
-            elif self.config.use_tfidf:
-                sizes = [-1]
-            if -1 not in sizes and dim + sum(sizes) == coef.shape[1]:
-                edges = np.cumsum([dim, *sizes])
-                parts = [np.ascontiguousarray(coef[:, a:b].T) for a, b in zip(edges[:-1], edges[1:], strict=True)]
-                intercept = np.asarray(getattr(model, "intercept_", 0.0), dtype=np.float64)
-                split = (np.ascontiguousarray(coef[:, :dim].T), parts, intercept)
+        sizes = self._block_sizes()
+        if (
+            coef is not None
+            and coef.dtype == np.float64
+            and coef.shape[0] == len(self.labels) > 2
+            and sizes is not None
+            and sum(sizes) == coef.shape[1]
+        ):
+            edges = np.cumsum(sizes)
+            parts = [np.ascontiguousarray(coef[:, a:b].T) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+            intercept = np.asarray(getattr(model, "intercept_", 0.0), dtype=np.float64)
+            split = (np.ascontiguousarray(coef[:, : sizes[0]].T), parts, intercept)
         self._split = (model, split)
         return split
+
+    def _block_sizes(self) -> list[int] | None:
+        """Feature columns per block — the embedding's, then each TF-IDF vectorizer's — or
+        None when the TF-IDF part is not a plain union of vectorizers."""
+        if not self.config.use_tfidf:
+            return [self.embedder.dim]
+        if self._tfidf is None or self._tfidf.transformer_weights is not None:
+            return None
+        return [self.embedder.dim, *(len(t.vocabulary_) for _, t in self._tfidf.transformer_list)]
 
     def _softmax_by_block(self, texts: Sequence[str], blocks: _Blocks) -> np.ndarray:
         """sklearn's multinomial ``predict_proba`` — softmax(X·Wᵀ + b) — computed block by
@@ -212,10 +222,7 @@ class IntentClassifier:
             assert self._tfidf is not None
             for (_, vectorizer), w in zip(self._tfidf.transformer_list, sparse_w, strict=True):
                 z += np.asarray(_tfidf_transform(vectorizer, texts) @ w)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        probs: np.ndarray = z
+        probs: np.ndarray = softmax(z, axis=1)
         return probs
 
     def predict_many(self, texts: Sequence[str]) -> list[IntentPrediction]:

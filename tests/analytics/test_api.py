@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,9 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from analytics import TABLES
-from tests.conftest import AGENT, SUPERVISOR, customer_headers
-
-DEMO = Path(__file__).resolve().parents[2] / "demo"
+from tests.conftest import AGENT, DEMO_DIR, SUPERVISOR, customer_headers
 
 
 def _start(client: TestClient, customer: str | None = "cus_001") -> str:
@@ -28,7 +25,7 @@ def _start(client: TestClient, customer: str | None = "cus_001") -> str:
 def _today() -> str:
     """Today in the demo tenant's timezone: the supervisor's days are the tenant's days (at
     23:30 UTC it is already tomorrow in a timezone east of UTC)."""
-    zone = yaml.safe_load((DEMO / "tenant.yaml").read_text(encoding="utf-8"))["timezone"]
+    zone = yaml.safe_load((DEMO_DIR / "tenant.yaml").read_text(encoding="utf-8"))["timezone"]
     return datetime.now(ZoneInfo(zone)).date().isoformat()
 
 
