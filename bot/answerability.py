@@ -73,7 +73,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     stems = content_stems(part.text)
     everything: set[str] = set()
     for u in selection.units:
-        everything |= set(content_stems(u.search_text))
+        everything |= u.search_stems
     default_idf = math.log(1 + max(len(selection.units), 1))
     idf = selection.idf
     cov_any = coverage(stems, everything, idf, default_idf)
@@ -88,7 +88,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     best = ranked[0] if ranked else None
     other = next((s for s in ranked[1:] if best is not None and s.unit.article_id != best.unit.article_id), None)
     typed = bool(part.wants & set(WANT_KINDS))
-    best_stems = set(content_stems(best.unit.search_text)) if best else set()
+    best_stems: frozenset[str] = best.unit.search_stems if best else frozenset()
     return {
         "sim": best.sim if best else 0.0,
         "sim_any": max((s.sim for s in ranked), default=0.0),

@@ -361,9 +361,16 @@ class ConversationService:
         transaction — only while the conversation is still the bot's and no other turn
         answered ``stored`` already; else store nothing and return None."""
 
+        key = reply_key(stored.id)
+        attempts = 0
+
         def work(s: Session) -> tuple[MessagePublic, ConversationPublic] | None:
-            key = reply_key(stored.id)
-            if keyed_message_id(s, conv_id, key) is not None:
+            nonlocal attempts
+            attempts += 1
+            # Another turn that answered ``stored`` first holds its reply key: this unit of work
+            # then fails on the key's unique constraint (nothing of it is stored) and runs
+            # again, and this check returns None. Read only then: one statement less a turn.
+            if attempts > 1 and keyed_message_id(s, conv_id, key) is not None:
                 return None
             changes = dict(values or {})
             if memory is not None:

@@ -32,7 +32,9 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -115,11 +117,15 @@ _TRIED = re.compile(
 _UPPER_TOKEN = re.compile(r"(?<![A-Za-z])([A-Z]{1,2}|\d{1,3})(?![A-Za-z])")
 
 
+_NOT_WORD = re.compile(r"[^a-z0-9£$€%]+")
+
+
+@lru_cache(maxsize=16384)
 def _norm(text: str) -> str:
-    return re.sub(r"[^a-z0-9£$€%]+", " ", text.lower()).strip()
+    return _NOT_WORD.sub(" ", text.lower()).strip()
 
 
-def _idf(units: list[AnswerUnit], stems: dict[int, set[str]]) -> dict[str, float]:
+def _idf(units: list[AnswerUnit], stems: dict[int, frozenset[str]]) -> dict[str, float]:
     df: dict[str, int] = {}
     for i in range(len(units)):
         for w in stems[i]:
@@ -128,7 +134,7 @@ def _idf(units: list[AnswerUnit], stems: dict[int, set[str]]) -> dict[str, float
     return {w: math.log(1 + n / (1 + d)) for w, d in df.items()}
 
 
-def coverage(q: list[str], u: set[str], idf: dict[str, float], default: float) -> float:
+def coverage(q: list[str], u: AbstractSet[str], idf: dict[str, float], default: float) -> float:
     """IDF-weighted share of the stems ``q`` found in ``u`` (``default``: the weight of a stem
     ``idf`` lacks); 0 for no stems."""
     if not q:
@@ -242,7 +248,7 @@ def select(
     customer said they already did."""
     if not units:
         return Selection(question, [PartChoice(p, [], []) for p in question.parts], units)
-    stems = {i: set(content_stems(u.search_text)) for i, u in enumerate(units)}
+    stems = {i: u.search_stems for i, u in enumerate(units)}
     idf = _idf(units, stems)
     default_idf = math.log(1 + len(units))
     n_parts = len(question.parts)
@@ -279,10 +285,13 @@ def select(
         type_weight = 0.05 if "yesno" in part.wants else 0.2
         compared = {q.kind for q in part.quantities if q.kind in ("duration", "date")}
         given = part.quantities + [q for q in said_quantities if q.key not in {p.key for p in part.quantities}]
+        # ``coverage`` of each unit, its denominator summed once (the same for every unit)
+        cov_idf = {w: idf.get(w, default_idf) * weights[w] for w in q_stems}
+        cov_total = sum(cov_idf[w] for w in q_stems)
         scored: list[Scored] = []
         for i, u in enumerate(units):
-            cov_idf = {w: idf.get(w, default_idf) * weights[w] for w in q_stems}
-            cov = coverage(q_stems, stems[i], cov_idf, default_idf)
+            unit_stems = stems[i]
+            cov = sum(cov_idf[w] for w in q_stems if w in unit_stems) / cov_total if cov_total else 0.0
             typed = _typed(u, part)
             s = 0.5 * float(sims[i]) + 0.15 * float(ctx_sims[i]) + 0.35 * cov + type_weight * typed
             s += 0.2 * _steps(u, part)
@@ -304,7 +313,7 @@ def select(
             if echoed and any(q.key in echoed for q in u.quantities):
                 # the unit holds the very figure the customer gave ("I owe £412.60")
                 s += 0.5 if u.is_account else 0.15
-            if before and _norm(u.plain) and any(_norm(u.plain) in b for b in before):
+            if before and (said := _norm(u.plain)) and any(said in b for b in before):
                 s -= 0.08
             if tried_sims[i] > 0.6:
                 s -= 0.25

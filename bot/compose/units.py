@@ -24,6 +24,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from bot.compose.quantities import Quantity, quantities
+from bot.compose.question import content_stems
 from core.types import CustomerFacts, Passage
 from knowledge.context import AccountFact, account_facts
 from knowledge.scan import QUARANTINE_TEXT, score, signals
@@ -72,11 +73,26 @@ class AnswerUnit:
     block: int = 0  # units of one list or table share a block number
     emphasis: bool = False  # the source set it in bold (an editor's "this matters most")
     _quantities: list[Quantity] | None = field(default=None, repr=False)
+    _search_text: str | None = field(default=None, repr=False)
+    _search_stems: frozenset[str] | None = field(default=None, repr=False)
 
     @property
     def search_text(self) -> str:
         """What selection compares with the question: the section heading, then the unit
-        (a row with its header: "Membership prices: Plan Flexi; Monthly fee £25 …")."""
+        (a row with its header: "Membership prices: Plan Flexi; Monthly fee £25 …").
+        Computed once per unit (units are not changed after they are made)."""
+        if self._search_text is None:
+            self._search_text = self._compose_search_text()
+        return self._search_text
+
+    @property
+    def search_stems(self) -> frozenset[str]:
+        """The content stems of ``search_text`` (``content_stems``), computed once per unit."""
+        if self._search_stems is None:
+            self._search_stems = frozenset(content_stems(self.search_text))
+        return self._search_stems
+
+    def _compose_search_text(self) -> str:
         where = self.section if self.section and self.section != self.title else self.title
         if self.kind == "row":
             body = "; ".join(f"{h} {c}".strip() for h, c in zip(self.header, self.cells, strict=False))
@@ -267,8 +283,8 @@ def _split(
             prose_chars += len(text)
     if 2 <= len(prose) and prose_chars <= SECTION_CHARS and all(k in ("para", "quote") for k, _ in blocks):
         units.append(unit("section", " ".join(prose)))
-    for u in units:
-        _ = u.quantities  # computed once for every turn that retrieves this passage
+    for u in units:  # computed once for every turn that retrieves this passage (copies share them)
+        _ = u.quantities, u.search_stems
     return tuple(units), block_id
 
 
@@ -297,7 +313,8 @@ def from_account(
         groups.setdefault(home, []).append((label, fact))
     for i, (group, items) in enumerate(groups.items()):
         label = " › ".join(group) if group else "your account"
-        parts = [f"{lab}: {fmt(f)}" if lab else fmt(f) for lab, f in items]
+        values = [fmt(f) for _, f in items]
+        parts = [f"{lab}: {value}" if lab else value for (lab, _), value in zip(items, values, strict=True)]
         units.append(
             AnswerUnit(
                 kind="account",
@@ -309,7 +326,7 @@ def from_account(
                 position=i,
                 block=-(i + 1),
                 header=tuple(lab for lab, _ in items),
-                cells=tuple(fmt(f) for _, f in items),
+                cells=tuple(values),
             )
         )
     return units

@@ -71,3 +71,44 @@ def test_the_conversation_api_runs_on_postgres(pg_store: Store, pg_database: str
             assert client.get(f"/api/conversations/{conv}", headers=customer_headers("cus_001")).status_code == 403
     finally:
         services.close()
+
+
+def _backend_pid(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_a_connection_killed_while_idle_is_replaced_before_use(pg_database: str) -> None:
+    """A pooled connection that the server dropped while it sat idle (a restart, an idle
+    timeout) is pinged at checkout and replaced: the next unit of work never sees the error."""
+    store, admin = Store(pg_database, idle_ping_s=0.0), Store(pg_database)
+    try:
+        killed = _backend_pid(store)
+        with admin.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": killed}).scalar_one()
+        assert _backend_pid(store) != killed  # a new connection, no error
+    finally:
+        store.dispose()
+        admin.dispose()
+
+
+def test_a_busy_pool_hands_connections_out_without_a_ping(pg_database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pinged only after ``idle_ping_s`` in the pool: a connection reused at once is not."""
+    pings: list[object] = []
+    store = Store(pg_database, idle_ping_s=60.0)
+    real_ping = store.engine.dialect.do_ping
+    monkeypatch.setattr(store.engine.dialect, "do_ping", lambda c: pings.append(c) or real_ping(c))
+    try:
+        for _ in range(5):
+            _backend_pid(store)
+        assert pings == []
+        store_idle = Store(pg_database, idle_ping_s=0.0)
+        monkeypatch.setattr(store_idle.engine.dialect, "do_ping", lambda c: pings.append(c) or real_ping(c))
+        try:
+            first = _backend_pid(store_idle)
+            assert _backend_pid(store_idle) == first  # the same connection, pinged and kept
+            assert len(pings) == 1
+        finally:
+            store_idle.dispose()
+    finally:
+        store.dispose()
