@@ -82,7 +82,7 @@ class ActionRunner:
     def _record(self, ctx: ActionContext) -> dict[str, Any]:
         if not ctx.customer_id:
             return {}
-        with self.store.session(ctx.tenant_id) as s:
+        with self.store.read_session(ctx.tenant_id) as s:
             c = s.scalars(select(Customer).where(Customer.external_id == ctx.customer_id)).first()
             if c is None:
                 return {}
@@ -93,7 +93,7 @@ class ActionRunner:
             return []
         cfg = spec.executor
         if isinstance(cfg, BuiltinExecutor) and cfg.name in BUILTINS:
-            with self.store.session(ctx.tenant_id) as s:
+            with self.store.read_session(ctx.tenant_id) as s:
                 return BUILTINS[cfg.name].choices(s, ctx.customer_id, cfg.options, ctx.now)
         record = self._record(ctx)
         path = p.record_path or infer_record_path(p.name, record)

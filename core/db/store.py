@@ -47,12 +47,18 @@ T = TypeVar("T")
 
 # Tenant rows read inside ``Store.tenant_snapshot()`` (this context only): (store, tenant id) ->
 # (name, config), or None for an unknown tenant.
-_TenantRow = tuple[str, dict[str, Any]] | None
+# The row comes with the tenant's KB generation (read in the same statement), which
+# ``kb_generation`` answers from inside the snapshot.
+_TenantRow = tuple[str, dict[str, Any], int] | None
 _SNAPSHOT: ContextVar[dict[tuple[int, str], _TenantRow] | None] = ContextVar("tenant_snapshot", default=None)
 
 
 # Built once: the tenant's row is read on every request, its KB generation before every search.
-_TENANT_ROW = select(Tenant.name, Tenant.config).where(Tenant.id == bindparam("tenant_id"))
+_TENANT_ROW = (
+    select(Tenant.name, Tenant.config, KbState.generation)
+    .outerjoin(KbState, KbState.tenant_id == Tenant.id)
+    .where(Tenant.id == bindparam("tenant_id"))
+)
 _KB_GENERATION = select(KbState.generation).where(KbState.tenant_id == bindparam("tenant_id"))
 
 
@@ -157,6 +163,13 @@ class Store:
         else:
             _ping_when_idle(self.engine, idle_ping_s)
         self._factory = sessionmaker(self.engine, class_=TenantSession, expire_on_commit=False)
+        # Reads on a server database run each statement on its own (autocommit): a read in a
+        # transaction costs a BEGIN and a ROLLBACK round trip besides the query, and under READ
+        # COMMITTED each statement sees its own snapshot anyway. SQLite: as before.
+        self._read_engine: Engine = (
+            self.engine if url.startswith("sqlite") else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read_factory = sessionmaker(self._read_engine, class_=TenantSession, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -205,6 +218,22 @@ class Store:
             raise Forbidden("A tenant is required")
         with self._transaction(tenant_id) as session:
             yield session
+
+    @contextmanager
+    def read_session(self, tenant_id: str) -> Iterator[Session]:
+        """A tenant session for reads only. On PostgreSQL every statement commits on its own
+        (no BEGIN / ROLLBACK round trips); what it writes is not one unit of work — write in
+        ``session`` or ``run``. Errors as ``session``."""
+        if not tenant_id:
+            raise Forbidden("A tenant is required")
+        try:
+            with self._read_factory() as session:
+                session.info["tenant_id"] = tenant_id
+                yield session
+        except SQLAlchemyError as exc:
+            if is_transient(exc):
+                raise self._unavailable(exc) from exc
+            raise
 
     @contextmanager
     def admin_session(self) -> Iterator[Session]:
@@ -265,7 +294,7 @@ class Store:
         tenant-scoped: each statement filters by tenant itself. A transient database error
         becomes ``StoreUnavailable``, as in ``session()``."""
         try:
-            with self.engine.connect() as conn:
+            with self._read_engine.connect() as conn:
                 yield conn
         except SQLAlchemyError as exc:
             if is_transient(exc):
@@ -292,8 +321,14 @@ class Store:
     # -- shared knowledge-base state --------------------------------------------------------
 
     def kb_generation(self, tenant_id: str) -> int:
-        """The tenant's KB change counter (0 before any change); one indexed read."""
-        with self.engine.connect() as conn:
+        """The tenant's KB change counter (0 before any change); one indexed read, or none
+        inside ``tenant_snapshot()`` once the tenant's row was read there (the counter as of
+        that read: one customer turn searches one state of the KB)."""
+        snapshot = _SNAPSHOT.get()
+        row = snapshot.get((id(self), tenant_id)) if snapshot is not None else None
+        if row is not None:
+            return row[2]
+        with self._read_engine.connect() as conn:
             value = conn.execute(_KB_GENERATION, {"tenant_id": tenant_id}).scalar()
         return int(value or 0)
 
@@ -309,7 +344,12 @@ class Store:
                 session.flush()
             return int(session.scalar(select(KbState.generation).where(KbState.tenant_id == tenant_id)) or 0)
 
-        return self.run(None, bump, retry_conflicts=True)
+        generation = self.run(None, bump, retry_conflicts=True)
+        snapshot, key = _SNAPSHOT.get(), (id(self), tenant_id)
+        kept = snapshot.get(key) if snapshot is not None else None
+        if snapshot is not None and kept is not None:
+            snapshot[key] = (kept[0], kept[1], generation)
+        return generation
 
     def ensure_tenant(self, tenant_id: str, name: str = "", config: dict[str, Any] | None = None) -> None:
         with self.admin_session() as s:
@@ -332,9 +372,9 @@ class Store:
         if snapshot is not None and key in snapshot:
             row = snapshot[key]
         else:
-            with self.reading() as conn:  # two columns, no ORM session: this runs on every request
+            with self.reading() as conn:  # three columns, no ORM session: this runs on every request
                 found = conn.execute(_TENANT_ROW, {"tenant_id": tenant_id}).first()
-                row = (found.name, dict(found.config or {})) if found is not None else None
+                row = (found.name, dict(found.config or {}), int(found.generation or 0)) if found is not None else None
             if snapshot is not None:
                 snapshot[key] = row
         return (row[0], dict(row[1])) if row is not None else None

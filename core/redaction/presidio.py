@@ -33,6 +33,32 @@ ENTITY_KINDS: dict[str, tuple[Kind, float]] = {
 DEFAULT_PHONE_REGIONS: tuple[str, ...] = ("US", "GB", "DE", "FR", "ES", "IT", "NL", "IE", "AT", "CH", "BE")
 
 
+# The fewest digits of any id the recognizers find: a UK NINO has six (AB123456C), a Spanish
+# NIE seven, a NIF eight, a US SSN nine, the German tax id eleven, a card twelve or more, an
+# IBAN its two check digits plus a mostly numeric account (at least six in every country's
+# format). Phone numbers: ``fewest_digits``.
+FEWEST_ID_DIGITS = 6
+
+
+def fewest_digits(phone_regions: Sequence[str]) -> int:
+    """The fewest digits a text must hold for any recognizer to find something in it: the
+    shortest national phone number of ``phone_regions`` (``phonenumbers``' metadata, every
+    number type; 4 for Germany and Austria), or ``FEWEST_ID_DIGITS``. A text with fewer
+    digits (most customer messages have none) skips the recognizers: about 0.6 ms each."""
+    import phonenumbers
+
+    shortest = FEWEST_ID_DIGITS
+    for region in phone_regions:
+        meta = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+        if meta is None:
+            return 1  # unknown region: assume nothing, run the recognizers on every text
+        for desc in (meta.general_desc, meta.fixed_line, meta.mobile, meta.toll_free, meta.premium_rate,
+                     meta.shared_cost, meta.personal_number, meta.voip, meta.pager, meta.uan, meta.voicemail):
+            if desc is not None:
+                shortest = min([shortest, *(n for n in desc.possible_length or () if n > 0)])
+    return max(shortest, 1)
+
+
 class PresidioDetector:
     """Thread-safe, lazily built set of Presidio pattern recognizers."""
 
@@ -40,6 +66,7 @@ class PresidioDetector:
         if not phone_regions:
             raise ConfigurationError("PresidioDetector needs at least one phone region, e.g. ('US', 'DE')")
         self.phone_regions = tuple(phone_regions)
+        self.min_digits = fewest_digits(self.phone_regions)
         self._recognizers: list[Any] | None = None
         self._lock = threading.Lock()
 
@@ -80,6 +107,8 @@ class PresidioDetector:
     def spans(self, text: str, kinds: Collection[Kind] | None = None) -> list[Span]:
         """Spans of every recognizer, or (``kinds``) of the recognizers that find those kinds."""
         out: list[Span] = []
+        if sum(ch.isdigit() for ch in text) < self.min_digits:
+            return out  # nothing any recognizer finds can be in it (``fewest_digits``)
         for rec in self.recognizers:
             if kinds is not None and not any(
                 ENTITY_KINDS[e][0] in kinds for e in rec.supported_entities if e in ENTITY_KINDS

@@ -57,3 +57,31 @@ def test_messages_are_numbered_in_order_and_rollback_keeps_nothing(store: Store)
         raise RuntimeError("crash before commit")
     with store.session("a") as s:
         assert [m.text for m in get_conversation(s, conv_id).messages] == ["hi", "hello"]
+
+
+def test_a_turn_reads_the_tenant_and_its_kb_generation_in_one_statement(store: Store, tmp_path: Path) -> None:
+    """Inside ``tenant_snapshot`` the tenant's row carries its KB generation: searches of one
+    turn ask the database nothing more; another worker's KB change is seen by the next turn."""
+    from sqlalchemy import event
+
+    store.ensure_tenant("t1", config={"a": 1})
+    other = Store(store.url)  # another worker on the same database
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert store.kb_generation("t1") == 0
+    with store.tenant_snapshot():
+        statements.clear()
+        assert store.tenant_row("t1") == ("t1", {"a": 1})
+        other.bump_kb_generation("t1")
+        assert store.kb_generation("t1") == 0  # this turn's state of the KB
+        assert store.tenant_config("t1") == {"a": 1}
+        assert len(statements) == 1
+        assert store.bump_kb_generation("t1") == 2  # this worker's own change is seen at once
+        assert store.kb_generation("t1") == 2
+    with store.tenant_snapshot():
+        other.bump_kb_generation("t1")
+        store.tenant_row("t1")
+        assert store.kb_generation("t1") == 3
+    assert store.kb_generation("t1") == 3
+    assert store.kb_generation("unknown") == 0
+    other.dispose()

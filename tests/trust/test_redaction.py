@@ -113,3 +113,36 @@ def test_log_filter_redacts_messages_and_arguments(redactor: Redactor, caplog: p
         logger.info("customer said %s", "my card is 4111 1111 1111 1111 cvv 123")
     assert "4111" not in caplog.text
     assert "[CARD ****1111]" in caplog.text and "[CVV]" in caplog.text
+
+
+def test_texts_with_too_few_digits_skip_the_recognizers_and_lose_nothing() -> None:
+    """The digit pre-check finds what the recognizers find on every text (the same spans with
+    and without it), and never calls them on a text with fewer digits than any id has."""
+    from core.redaction.presidio import DEFAULT_PHONE_REGIONS, PresidioDetector, fewest_digits
+
+    assert fewest_digits(DEFAULT_PHONE_REGIONS) == 4  # Germany and Austria: four-digit national numbers
+    assert fewest_digits(("US",)) == 6  # a NINO's six digits, then
+    assert fewest_digits(("ZZ",)) == 1  # an unknown region: check every text
+    checked, unchecked = PresidioDetector(), PresidioDetector()
+    unchecked.min_digits = 0
+    texts = [
+        "call me on +49 30 1234567",
+        "phone 030 1234567 or 4155552671",
+        "NI number AB 12 34 56 C and SSN 536-22-1234",
+        "mi DNI es 12345678Z, NIE X1234567L",
+        "IBAN DE89 3704 0044 0532 0130 00",
+        "card 4111 1111 1111 1111",
+        "Steuer-ID 86095742719",
+        "Ruf 1234 an",
+        "How long do I have to return an item?",
+        "order 12 of 3 items, room 101",
+    ]
+    for text in texts:
+        assert checked.spans(text) == unchecked.spans(text), text
+
+    def boom(*args: object, **kwargs: object) -> list[object]:
+        raise AssertionError("a recognizer ran on a text without enough digits")
+
+    for rec in checked.recognizers:
+        rec.analyze = boom
+    assert checked.spans("Where is my parcel? It's been 3 days.") == []
