@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -65,6 +65,10 @@ class EventBus(Protocol):
 
     def publish(self, topic: str, event: Event) -> None: ...
 
+    def publish_many(self, topics: Sequence[str], event: Event) -> None:
+        """``publish`` of one event to each of ``topics``, in order (Redis: one round trip)."""
+        ...
+
     def subscribe(self, topic: str) -> Any:
         """``async with bus.subscribe(topic) as events: async for e in events: ...``"""
         ...
@@ -90,6 +94,10 @@ class InProcessBus:
                 loop.call_soon_threadsafe(_put_or_mark_lost, queue, event)
             except RuntimeError:  # loop closed: the subscriber is gone
                 continue
+
+    def publish_many(self, topics: Sequence[str], event: Event) -> None:
+        for topic in topics:
+            self.publish(topic, event)
 
     @asynccontextmanager
     async def subscribe(self, topic: str) -> AsyncIterator[AsyncIterator[Event]]:
@@ -180,16 +188,28 @@ class RedisBus:
         return len(self._outbox)
 
     def publish(self, topic: str, event: Event) -> None:
+        self.publish_many((topic,), event)
+
+    def publish_many(self, topics: Sequence[str], event: Event) -> None:
+        """One serialisation and one round trip for every topic (a pipeline, not a transaction:
+        after a failure part of it may have gone out, and the outbox sends it again — events
+        are delivered at least once, as with ``publish``)."""
         payload = event.model_dump_json()
         with self._lock:
             if time.monotonic() >= self._down_until and self._flush_locked():
                 try:
-                    self._client().publish(topic, payload)
+                    if len(topics) == 1:
+                        self._client().publish(topics[0], payload)
+                    else:
+                        pipe = self._client().pipeline(transaction=False)
+                        for topic in topics:
+                            pipe.publish(topic, payload)
+                        pipe.execute()
                     return
                 except Exception as exc:  # noqa: BLE001  (redis and OS errors alike: never fail the caller)
                     self._mark_down(exc)
             if event.type != "token":  # a token is stale by the time Redis is back
-                self._outbox.append((topic, payload))
+                self._outbox.extend((topic, payload) for topic in topics)
             self._start_flusher()
 
     def _mark_down(self, exc: BaseException) -> None:

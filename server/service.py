@@ -163,10 +163,9 @@ class ConversationService:
         """Best effort: the message is stored; websockets fetch what the bus lost."""
         event = Event(type=type_, tenant_id=tenant, conversation_id=conv_id, data=data)
         bus = self.services.bus
+        topics = [agent_topic(tenant, conv_id)] + ([customer_topic(tenant, conv_id)] if customer else [])
         try:
-            bus.publish(agent_topic(tenant, conv_id), event)
-            if customer:
-                bus.publish(customer_topic(tenant, conv_id), event)
+            bus.publish_many(topics, event)
         except Exception:  # noqa: BLE001  (a bus fault never fails the request)
             log.exception("publishing %s for %s failed", type_, conv_id)
 
@@ -246,7 +245,7 @@ class ConversationService:
         redacted: list[str] = []
 
         def work(s: Session) -> _Stored:
-            conv = conversation_row(s, conv_id)
+            conv = conversation_row(s, conv_id, lock=True)  # the message's sequence number needs it
             check_owner(principal, conv.customer_id, conv.visitor_id)
             if idempotency_key is not None:
                 earlier = self._posted_in(s, conv, idempotency_key)
@@ -260,7 +259,7 @@ class ConversationService:
                 redacted.append(self.services.redactor(text))
             if conv.state == ConversationState.closed.value:
                 raise Conflict("This conversation is closed; start a new one.")
-            msg = add_message(s, conv, Author.customer, redacted[0])
+            msg = add_message(s, conv, Author.customer, redacted[0], locked=True)
             if idempotency_key is not None:
                 add_key(s, conv_id, f"client:{idempotency_key}", msg.id)
             return self._snapshot(s, conv, msg)
@@ -380,7 +379,8 @@ class ConversationService:
             conv = claim_conversation(s, conv_id, BOT_SIDE, {**changes, "updated_at": utcnow()})
             if conv is None:
                 return None
-            msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id})
+            # The claim's UPDATE holds the conversation's row lock until the commit.
+            msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id}, locked=True)
             add_key(s, conv_id, key, msg.id)
             if extra is not None:
                 extra(s)

@@ -116,9 +116,16 @@ _KEY = select(_keys.c.message_id).where(
 _INSERT_KEY = insert(_keys)
 
 
-def conversation_row(session: Session, conversation_id: str) -> Row[Any]:
-    """The conversation as a row (read like ``get_conversation``'s object; ``NotFound`` the same)."""
-    row = _execute(session, _CONVERSATION, conversation_id=conversation_id).first()
+_CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
+
+
+def conversation_row(session: Session, conversation_id: str, *, lock: bool = False) -> Row[Any]:
+    """The conversation as a row (read like ``get_conversation``'s object; ``NotFound`` the same).
+    ``lock``: on PostgreSQL the row stays locked until the transaction ends (``FOR UPDATE``),
+    so an ``add_message(..., locked=True)`` that follows needs no lock of its own."""
+    conn = _connection(session)
+    statement = _CONVERSATION_LOCKED if lock and conn.dialect.name != "sqlite" else _CONVERSATION
+    row = conn.execute(statement, {"conversation_id": conversation_id, "tenant_id": session_tenant(session)}).first()
     if row is None:
         raise NotFound(f"No conversation {conversation_id!r}")
     return row
@@ -140,21 +147,29 @@ def message_rows(session: Session, conversation_id: str) -> list[Row[Any]]:
 
 
 def add_message(
-    session: Session, conv: Conversation | Row[Any], author: Author, text: str, meta: dict[str, Any] | None = None
+    session: Session,
+    conv: Conversation | Row[Any],
+    author: Author,
+    text: str,
+    meta: dict[str, Any] | None = None,
+    *,
+    locked: bool = False,
 ) -> Row[Any]:
     """Append a message with the conversation's next sequence number, atomically; returns
     the row as stored.
 
     Writers of one conversation are serialised by the database itself: PostgreSQL locks the
-    conversation row until the transaction ends (``SELECT … FOR UPDATE``); SQLite takes its
-    write lock when the INSERT starts, and the INSERT computes ``max(seq) + 1`` itself. The
-    unique index on ``(conversation_id, seq)`` refuses a duplicate should anything slip by
-    (``Store.run(..., retry_conflicts=True)`` then runs the unit of work again)."""
+    conversation row until the transaction ends (``SELECT … FOR UPDATE``; ``locked``: this
+    transaction holds that lock already — it read the row ``FOR UPDATE`` or updated it);
+    SQLite takes its write lock when the INSERT starts, and the INSERT computes
+    ``max(seq) + 1`` itself. The unique index on ``(conversation_id, seq)`` refuses a
+    duplicate should anything slip by (``Store.run(..., retry_conflicts=True)`` then runs
+    the unit of work again)."""
     tenant = session_tenant(session)
     if conv.tenant_id is not None and conv.tenant_id != tenant:
         raise Forbidden(f"Refusing to write a row of tenant {conv.tenant_id!r} in a session of {tenant!r}")
     conn = _connection(session)
-    if conn.dialect.name != "sqlite":  # SQLite has no row locks: its INSERT takes the write lock
+    if not locked and conn.dialect.name != "sqlite":  # SQLite has no row locks: its INSERT takes the write lock
         conn.execute(_LOCK, {"conversation_id": conv.id, "tenant_id": tenant})
     return conn.execute(
         _INSERT_MESSAGE,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +100,10 @@ class RecordingBus:
             with self._lock:
                 self.events.setdefault(topic, []).append((time.perf_counter(), event))
         self.inner.publish(topic, event)
+
+    def publish_many(self, topics: Sequence[str], event: Event) -> None:
+        for topic in topics:
+            self.publish(topic, event)
 
     def subscribe(self, topic: str) -> Any:
         return self.inner.subscribe(topic)

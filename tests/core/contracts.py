@@ -87,6 +87,18 @@ class EventBusContract:
             received = [(await next_event(events)).data["n"] for _ in range(20)]
         assert received == list(range(20))
 
+    async def test_one_event_published_to_several_topics_reaches_each_in_order(self, bus: EventBus) -> None:
+        first, second = unique_topic("agent"), unique_topic("customer")
+        async with bus.subscribe(first) as a, bus.subscribe(second) as b:
+            await until_subscribed(bus, first, a)
+            await until_subscribed(bus, second, b)
+            for n in range(3):
+                bus.publish_many([first, second], event("message", n, text="both"))
+            got_a = [await next_event(a) for _ in range(3)]
+            got_b = [await next_event(b) for _ in range(3)]
+        assert [e.data["n"] for e in got_a] == [e.data["n"] for e in got_b] == [0, 1, 2]
+        assert got_a == got_b
+
     async def test_other_topics_are_not_delivered(self, bus: EventBus) -> None:
         mine, other = unique_topic("mine"), unique_topic("other")
         async with bus.subscribe(mine) as events:

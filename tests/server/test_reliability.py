@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,10 @@ class RecordingBus:
     def publish(self, topic: str, event: Event) -> None:
         self.events.append((topic, event))
         self.inner.publish(topic, event)
+
+    def publish_many(self, topics: Sequence[str], event: Event) -> None:
+        for topic in topics:
+            self.publish(topic, event)
 
     def subscribe(self, topic: str) -> Any:
         return self.inner.subscribe(topic)
