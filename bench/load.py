@@ -1,7 +1,8 @@
 """Load: N concurrent widget conversations x M messages against real server processes.
 
     python -m bench load                               # embedded default: one process, SQLite, memory bus
-    python -m bench load --mode scaleout               # two workers on PostgreSQL + Redis (alternating)
+    python -m bench load --mode scaleout               # two workers on PostgreSQL + Redis
+    python -m bench load --mode scaleout --routing alternate   # see Router
     python -m bench load --conversations 50 --messages 4 --max-seconds 120
 
 Every conversation asks the demo's questions (``bench/answer_latency.py: demo_questions``)
@@ -10,8 +11,9 @@ one after the other, as a widget does: each message carries a client message id
 (honouring ``Retry-After``). Meanwhile a prober reads ``/healthz`` every 0.1 s. Afterwards
 the stored transcripts are read back through the agent API and checked: acknowledged
 messages lost, messages stored twice, sequence numbers out of the order sent or repeated,
-and stored customer messages left without a reply. In scale-out mode consecutive messages
-of one conversation go to alternating workers.
+and stored customer messages left without a reply. In scale-out mode the requests are spread
+over the workers as a load balancer would (``--routing``, default least connections: ``Router``),
+so a conversation's messages land on either worker, each worker reading what the other wrote.
 
 The per-tenant message rate (600/min by default, docs/trust.md) is raised for the run: it is
 an operator's setting sized to capacity, and the point here is what one process can serve.
@@ -69,6 +71,7 @@ class Sent:
     latency_s: float = 0.0
     sent_at_s: float = 0.0  # since the run started
     replied: bool = False
+    worker: int = 0  # which of the workers got it (``Router``)
 
 
 @dataclass
@@ -118,36 +121,88 @@ async def _send(
 
 
 async def _start(
-    client: httpx.AsyncClient, base: str, customer: str, deadline: float
+    client: httpx.AsyncClient, router: Router, i: int, customer: str, deadline: float
 ) -> tuple[dict[str, str], str] | str:
     """A widget session and a new conversation, each retried like a message (``_send``);
     the final status or error name of the step that never succeeded."""
-    _, session, final = await _send(client, "GET", f"{base}/api/demo/session?customer_id={customer}", {}, deadline)
+    path = f"/api/demo/session?customer_id={customer}"
+    _, session, final = await router.send(router.pick(i, -2), client, "GET", path, {}, deadline)
     if not session:
         return str(final)
     headers = {"Authorization": f"Bearer {session['token']}"}
-    _, conv, final = await _send(client, "POST", f"{base}/api/conversations", headers, deadline, {})
+    _, conv, final = await router.send(router.pick(i, -1), client, "POST", "/api/conversations", headers, deadline, {})
     if not conv:
         return str(final)
     return headers, str(conv["id"])
 
 
-async def _conversation(urls: list[str], i: int, questions: list[str], m: int, run: Run, deadline: float) -> None:
+ROUTINGS = ("least-connections", "round-robin", "alternate")
+
+
+class Router:
+    """Which worker gets each request, as the load balancer in front of the workers decides:
+
+    - ``least-connections`` (default): the worker with the fewest requests in flight, ties in
+      turn (nginx ``least_conn``, HAProxy ``leastconn``: what docs/operations.md recommends
+      for requests that take a while);
+    - ``round-robin``: one counter over every request (nginx's default);
+    - ``alternate``: conversation i's message j goes to worker (i + j) mod n — every message
+      on another worker than the one before it, but the conversations then cycle through
+      the workers in step: a closed cyclic queue, in which nearly all the waiting
+      conversations pile up at whichever worker is behind (for two stations of equal speed
+      the number waiting at one is uniform over 0..N; Gordon and Newell, "Closed queuing
+      systems with exponential servers", Operations Research 15, 1967), so its p95 measures
+      that pile-up more than the workers.
+
+    With one worker every policy is the same. Not thread-safe: the simulated widgets run on
+    one event loop."""
+
+    def __init__(self, urls: list[str], policy: str = ROUTINGS[0]) -> None:
+        if policy not in ROUTINGS:
+            raise ValueError(f"routing must be one of {', '.join(ROUTINGS)}, not {policy!r}")
+        self.urls = urls
+        self.policy = policy
+        self.in_flight = [0] * len(urls)
+        self._next = 0
+
+    def pick(self, conversation: int, message: int) -> int:
+        n = len(self.urls)
+        if self.policy == "alternate":
+            return (conversation + message) % n
+        start = self._next
+        self._next = (self._next + 1) % n
+        if self.policy == "round-robin":
+            return start
+        # min() keeps the first of equals: ties go to the workers in turn
+        return min(((start + k) % n for k in range(n)), key=lambda w: self.in_flight[w])
+
+    async def send(
+        self, worker: int, client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str],
+        deadline: float, body: dict[str, Any] | None = None,
+    ) -> tuple[int | str, dict[str, Any], int | str]:
+        """``_send`` to ``worker`` (its retries too), counted in flight meanwhile."""
+        self.in_flight[worker] += 1
+        try:
+            return await _send(client, method, f"{self.urls[worker]}{path}", headers, deadline, body)
+        finally:
+            self.in_flight[worker] -= 1
+
+
+async def _conversation(router: Router, i: int, questions: list[str], m: int, run: Run, deadline: float) -> None:
     # Each conversation has its own client and connections, as each widget has its own
     # browser: one pool shared by 200 conversations spent 70 % of the client's CPU in
     # httpcore's assignment of requests to connections (a scan of every connection per
     # request, py-spy), and the client, not the server, set the pace of the first seconds.
     async with httpx.AsyncClient(
-        timeout=httpx.Timeout(120, connect=10), limits=httpx.Limits(max_connections=len(urls) + 1), verify=_TLS
+        timeout=httpx.Timeout(120, connect=10), limits=httpx.Limits(max_connections=len(router.urls) + 1), verify=_TLS
     ) as client:
-        await _converse(client, urls, i, questions, m, run, deadline)
+        await _converse(client, router, i, questions, m, run, deadline)
 
 
 async def _converse(
-    client: httpx.AsyncClient, urls: list[str], i: int, questions: list[str], m: int, run: Run, deadline: float
+    client: httpx.AsyncClient, router: Router, i: int, questions: list[str], m: int, run: Run, deadline: float
 ) -> None:
-    base = urls[i % len(urls)]
-    started = await _start(client, base, CUSTOMERS[i % len(CUSTOMERS)], deadline)
+    started = await _start(client, router, i, CUSTOMERS[i % len(CUSTOMERS)], deadline)
     if isinstance(started, str):
         run.failed_starts[started] += 1
         return
@@ -158,17 +213,19 @@ async def _converse(
             return
         sent = Sent(conversation=conv, key=f"load-{i}-{j}-{random.getrandbits(32):08x}", order=j)
         run.sent.append(sent)
-        url = f"{urls[(i + j) % len(urls)]}/api/conversations/{conv}/messages"
+        worker = router.pick(i, j)
         start = time.perf_counter()
         sent.sent_at_s = start - run.started_at
-        first, body, final = await _send(
+        first, body, final = await router.send(
+            worker,
             client,
             "POST",
-            url,
+            f"/api/conversations/{conv}/messages",
             {**headers, "Idempotency-Key": sent.key},
             deadline,
             {"text": questions[(i * m + j) % len(questions)]},
         )
+        sent.worker = worker
         sent.latency_s = time.perf_counter() - start
         sent.first_status, sent.final_status = first, final
         if body:
@@ -191,8 +248,12 @@ async def _health(urls: list[str], run: Run, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), 0.1)
 
 
-async def drive(urls: list[str], n: int, m: int, max_seconds: float, run: Run | None = None) -> Run:
-    """Run the conversations; ``run`` (optional) is filled in as they go, for a watcher."""
+async def drive(
+    urls: list[str], n: int, m: int, max_seconds: float, run: Run | None = None, routing: str = ROUTINGS[0]
+) -> Run:
+    """Run the conversations; ``run`` (optional) is filled in as they go, for a watcher;
+    ``routing``: how requests are spread over ``urls`` (``Router``)."""
+    router = Router(urls, routing)
     questions = demo_questions(60)
     run = run if run is not None else Run()
     deadline = time.monotonic() + max_seconds
@@ -201,7 +262,7 @@ async def drive(urls: list[str], n: int, m: int, max_seconds: float, run: Run | 
     start = run.started_at = time.perf_counter()
     cpu = time.process_time()
     results = await asyncio.gather(
-        *(_conversation(urls, i, questions, m, run, deadline) for i in range(n)), return_exceptions=True
+        *(_conversation(router, i, questions, m, run, deadline) for i in range(n)), return_exceptions=True
     )
     run.crashed += Counter(type(r).__name__ for r in results if isinstance(r, BaseException))
     run.wall_s = time.perf_counter() - start
@@ -282,6 +343,7 @@ def report(
         ["5xx (final)", five],
         ["turn latency p50 / p95 / max s", _pcts(latencies)],
         ["turn latency p50 / p95 s of messages sent in each fifth of the run", _by_fifth(acked, run.wall_s)],
+        ["turn latency p50 / p95 s by worker (messages)", _by_worker(acked)],
         ["throughput (acknowledged / s)", f"{len(acked) / max(run.wall_s, 1e-9):.1f}"],
         ["health check p50 / p95 / max s (baseline)", _pcts(run.health_s) + f"  ({len(run.health_s)} probes, "
          f"{run.health_errors} failed)"],
@@ -321,6 +383,13 @@ def _by_fifth(acked: list[Sent], wall_s: float) -> str:
     for s in acked:
         fifths[min(4, int(5 * s.sent_at_s / max(wall_s, 1e-9)))].append(s.latency_s)
     return " | ".join(_p50_p95(f) for f in fifths)
+
+
+def _by_worker(acked: list[Sent]) -> str:
+    workers = sorted({s.worker for s in acked})
+    return " | ".join(
+        f"{w}: {_p50_p95(lat)} ({len(lat)})" for w in workers for lat in [[s.latency_s for s in acked if s.worker == w]]
+    )
 
 
 def _p50_p95(values: list[float]) -> str:
@@ -370,6 +439,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--messages", type=int, default=10)
     parser.add_argument("--max-seconds", type=float, default=240.0, help="stop sending after this long")
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a data dir (the demo loads once)")
+    parser.add_argument("--routing", choices=ROUTINGS, default=ROUTINGS[0],
+                        help="how requests are spread over the workers (the load balancer's policy; see Router)")
     parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
                         help="extra server setting, e.g. --set chat_backend=fake")
     args = parser.parse_args(argv)
@@ -383,11 +454,14 @@ def main(argv: list[str]) -> int:
         warm = warm_up(ws[0].url)
         pids = [w.proc.pid for w in ws if w.proc is not None]
         cpu0 = sum(cpu_seconds(p) for p in pids)
-        run = asyncio.run(drive([w.url for w in ws], args.conversations, args.messages, args.max_seconds))
+        run = asyncio.run(
+            drive([w.url for w in ws], args.conversations, args.messages, args.max_seconds, routing=args.routing)
+        )
         cpu = sum(cpu_seconds(p) for p in pids) - cpu0
         check = verify(ws[0].url, run, settle_s=2.0)
-        print(report(args.mode, args.conversations, args.messages, run, check, setup + f"; warm-up {warm:.1f}s",
-                     command, server_cpu_s=cpu))
+        routing = f"; requests spread by {args.routing}" if len(ws) > 1 else ""
+        print(report(args.mode, args.conversations, args.messages, run, check,
+                     setup + routing + f"; warm-up {warm:.1f}s", command, server_cpu_s=cpu))
         rss = ", ".join(f"{w.port}: {_rss_mb(w)} MB" for w in ws)
         print(f"\nserver RSS after the run: {rss}")
     return 0
