@@ -182,9 +182,11 @@ class GroundedAnswerer:
             if generated is not None:
                 generated.passages = list(passages)
                 return generated
-        elif on_token is not None:
-            for piece in stream_words(composition.text):
-                on_token(piece)
+        elif on_token is not None and composition.text:
+            # Composed, not generated: the whole answer exists at once, so it goes out as one
+            # piece (word by word it reached the widget in the same instant, at the cost of an
+            # output-filter scan and an event per released piece).
+            on_token(composition.text)
         return Answer(composition.text, composition.citations, p, "extractive", list(passages))
 
     def extractive(self, question: str, passages: list[Passage]) -> Answer:
