@@ -451,7 +451,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="sb-load-logs-") as logs, _deployment(
         args.mode, data_dir, Path(logs), extra
     ) as (ws, setup):
-        warm = warm_up(ws[0].url)
+        warm = sum(warm_up(w.url) for w in ws)  # every worker, as a readiness check would before traffic
         pids = [w.proc.pid for w in ws if w.proc is not None]
         cpu0 = sum(cpu_seconds(p) for p in pids)
         run = asyncio.run(

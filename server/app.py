@@ -75,7 +75,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(load_profiles)  # language detection ready before the first turn
+        def warm_up() -> None:
+            load_profiles()  # language detection ready before the first turn
+            # PII redaction ready too: its recognizers are built on first use, an import of a few
+            # seconds that otherwise stalls the first customer message of every worker.
+            services.redactor("warm-up: +44 20 7946 0958")
+
+        await anyio.to_thread.run_sync(warm_up)
         interval = services.settings.unanswered_sweep_s
         sweeper = Sweeper(services, interval) if interval > 0 else None
         if sweeper is not None:
