@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from copilot.replies import ReplyDrafter
 from copilot.suggest import ArticleSuggestion, Copilot, ReplySuggestions, Suggestions
 from copilot.summaries import Summarizer
-from core.db.conversations import get_conversation, list_messages, turns_of
+from core.db.conversations import conversation_row, message_rows, turns_of
 from core.db.schema import Message
 from core.db.store import Store
 from core.events import Event, EventBus, agent_topic
@@ -104,7 +104,7 @@ class LiveAssist:
             self._latest[key] = max(seq, self._latest.get(key, 0))
 
     def latest_customer_seq(self, tenant: str, conv_id: str) -> int:
-        with self.store.session(tenant) as s:
+        with self.store.read_session(tenant) as s:
             db = s.scalar(
                 select(func.max(Message.seq)).where(
                     Message.conversation_id == conv_id, Message.author == Author.customer.value
@@ -119,10 +119,10 @@ class LiveAssist:
     # -- work -----------------------------------------------------------------------------
 
     def _snapshot(self, tenant: str, conv_id: str) -> _Snapshot:
-        with self.store.session(tenant) as s:
-            conv = get_conversation(s, conv_id)
-            messages = list_messages(s, conv_id)
-            memory = dict(conv.memory.get("copilot", {}))
+        with self.store.read_session(tenant) as s:  # rows, not ORM objects: this runs per customer message
+            conv = conversation_row(s, conv_id)
+            messages = message_rows(s, conv_id)
+            memory = dict((conv.memory or {}).get("copilot", {}))
             customer_id = conv.customer_id
         customer_seqs = [m.seq for m in messages if m.author == Author.customer.value]
         return _Snapshot(
