@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Row, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.errors import HandoffRequired
@@ -53,7 +54,7 @@ from core.db.conversations import (
     turns_of,
 )
 from core.db.schema import Conversation, Handoff, Message, utcnow
-from core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
+from core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, StoreUnavailable
 from core.events import Event, agent_topic, customer_topic, queue_topic
 from core.models.guard import model_budget
 from core.types import Author, Citation, ConversationState, HandoffBrief, HandoffReason, Turn
@@ -165,7 +166,12 @@ class ConversationService:
         bus = self.services.bus
         topics = [agent_topic(tenant, conv_id)] + ([customer_topic(tenant, conv_id)] if customer else [])
         try:
-            bus.publish_many(topics, event)
+            many = getattr(bus, "publish_many", None)  # a bus written before publish_many: one by one
+            if many is not None:
+                many(topics, event)
+            else:
+                for topic in topics:
+                    bus.publish(topic, event)
         except Exception:  # noqa: BLE001  (a bus fault never fails the request)
             log.exception("publishing %s for %s failed", type_, conv_id)
 
@@ -387,7 +393,14 @@ class ConversationService:
                 s.flush()
             return message_public(msg), conversation_public(conv)
 
-        return self.services.store.run(tenant, work, retry_conflicts=True)
+        try:
+            return self.services.store.run(tenant, work, retry_conflicts=True)
+        except StoreUnavailable as exc:
+            # The retries were used up (by transient errors, or a single attempt configured):
+            # a turn that lost the race to another one is "not stored", not a database fault.
+            if isinstance(exc.__cause__, IntegrityError) and self._answered(tenant, conv_id, stored.id):
+                return None
+            raise
 
     def _not_stored(self, tenant: str, conv_id: str, stored: MessagePublic) -> TurnResult:
         """The turn's reply was not stored: an agent took over (nothing of it is sent), or

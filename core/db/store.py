@@ -97,6 +97,8 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 @event.listens_for(TenantSession, "before_flush")
 def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
+    if session.info.get("read_only") and (session.new or session.dirty or session.deleted):
+        raise ConfigurationError("A read session (Store.read_session) cannot write; use Store.session or Store.run")
     tenant = session.info.get("tenant_id")
     if tenant is None:
         return
@@ -229,6 +231,7 @@ class Store:
         try:
             with self._read_factory() as session:
                 session.info["tenant_id"] = tenant_id
+                session.info["read_only"] = True
                 yield session
         except SQLAlchemyError as exc:
             if is_transient(exc):
@@ -404,8 +407,10 @@ def _ping_when_idle(engine: Engine, idle_s: float) -> None:
     replaced (``DisconnectionError``: the pool connects again, up to three times) — as
     ``pool_pre_ping`` does, without its round trip on every checkout of a busy pool (five
     per customer turn, a third of a turn's statements on PostgreSQL). A connection that dies
-    while in use fails its statement; SQLAlchemy then invalidates the pool's older
-    connections and ``Store.run`` runs the unit of work again (``is_transient``).
+    while in use, or within ``idle_s`` of its last use (a restart or failover), fails its
+    statement; SQLAlchemy then invalidates the pool's older connections, ``Store.run`` runs
+    the unit of work again (``is_transient``), and a plain read (``reading``, ``read_session``,
+    ``session``) answers 503 with ``Retry-After`` once, which the widget retries.
     SQLAlchemy, "Dealing with Disconnects": custom pessimistic ping on checkout."""
 
     @event.listens_for(engine, "checkin")

@@ -93,7 +93,9 @@ class LiveVersions:
             log.warning("could not read the shared KB generation of %s: %s", tenant_id, exc)
             return
         with self._cond:
-            if self._seen.get(tenant_id) == shared and tenant_id in self._views:
+            # Nothing newer than what the pointers reflect (a turn's snapshot of the counter may
+            # be older than a change another turn of this worker has seen already).
+            if self._seen.get(tenant_id, -1) >= shared and tenant_id in self._views:
                 return
         versions = dict(self._loader(tenant_id))
         with self._cond:

@@ -85,3 +85,13 @@ def test_a_turn_reads_the_tenant_and_its_kb_generation_in_one_statement(store: S
     assert store.kb_generation("t1") == 3
     assert store.kb_generation("unknown") == 0
     other.dispose()
+
+
+def test_a_read_session_refuses_to_write(store: Store) -> None:
+    from core.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="cannot write"), store.read_session("t1") as s:
+        s.add(Customer(external_id="c-new", name="New"))
+        s.flush()
+    with store.session("t1") as s:
+        assert s.scalars(select(Customer)).all() == []

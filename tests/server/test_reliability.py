@@ -370,3 +370,25 @@ def test_an_article_edited_through_one_worker_is_what_the_other_searches_next(tm
     assert b.retriever.search("wash linen", k=3, filters=filters) == []
     a.close()
     b.close()
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_a_second_reply_to_an_answered_message_is_not_stored(
+    client: TestClient, demo_services: Services, attempts: int
+) -> None:
+    """The reply key is checked only when the unit of work runs again (its unique constraint
+    catches the turn that lost): with retries left, or with none, the loser stores nothing."""
+    from server.schemas import MessagePublic
+    from server.service import ConversationService
+
+    conv = _start(client)
+    r = client.post(f"/api/conversations/{conv}/messages", json={"text": QUESTION}, headers=customer_headers())
+    assert r.status_code == 200 and r.json()["replies"]
+    stored = MessagePublic(**r.json()["message"])
+    demo_services.store.retry_attempts = attempts
+    try:
+        again = ConversationService(demo_services)._store_bot_message(TENANT, conv, stored, "a second answer", {})
+    finally:
+        demo_services.store.retry_attempts = 3
+    assert again is None
+    assert [m.author for m in _messages(demo_services, conv)] == ["customer", "bot"]

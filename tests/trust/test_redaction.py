@@ -120,9 +120,10 @@ def test_texts_with_too_few_digits_skip_the_recognizers_and_lose_nothing() -> No
     and without it), and never calls them on a text with fewer digits than any id has."""
     from core.redaction.presidio import DEFAULT_PHONE_REGIONS, PresidioDetector, fewest_digits
 
-    assert fewest_digits(DEFAULT_PHONE_REGIONS) == 4  # Germany and Austria: four-digit national numbers
-    assert fewest_digits(("US",)) == 6  # a NINO's six digits, then
-    assert fewest_digits(("ZZ",)) == 1  # an unknown region: check every text
+    # An IBAN's two check digits (some countries' account parts are all letters) bound it for
+    # every region; an unknown region checks every text.
+    assert fewest_digits(DEFAULT_PHONE_REGIONS) == fewest_digits(("US",)) == 2
+    assert fewest_digits(("ZZ",)) == 1
     checked, unchecked = PresidioDetector(), PresidioDetector()
     unchecked.min_digits = 0
     texts = [
@@ -145,4 +146,6 @@ def test_texts_with_too_few_digits_skip_the_recognizers_and_lose_nothing() -> No
 
     for rec in checked.recognizers:
         rec.analyze = boom
-    assert checked.spans("Where is my parcel? It's been 3 days.") == []
+    assert checked.spans("Where is my parcel? It's been 3 days.") == []  # one digit: skipped
+    with pytest.raises(AssertionError, match="a recognizer ran"):
+        checked.spans("IBAN GB29 NWBK")  # two: the recognizers run
