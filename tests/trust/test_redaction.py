@@ -118,12 +118,22 @@ def test_log_filter_redacts_messages_and_arguments(redactor: Redactor, caplog: p
 def test_texts_with_too_few_digits_skip_the_recognizers_and_lose_nothing() -> None:
     """The digit pre-check finds what the recognizers find on every text (the same spans with
     and without it), and never calls them on a text with fewer digits than any id has."""
-    from core.redaction.presidio import DEFAULT_PHONE_REGIONS, PresidioDetector, fewest_digits
+    import phonenumbers
 
-    # An IBAN's two check digits (some countries' account parts are all letters) bound it for
-    # every region; an unknown region checks every text.
-    assert fewest_digits(DEFAULT_PHONE_REGIONS) == fewest_digits(("US",)) == 2
-    assert fewest_digits(("ZZ",)) == 1
+    from core.redaction.presidio import MIN_DIGITS, PresidioDetector
+
+    # An IBAN's two check digits (some countries' account parts are all letters) are the floor:
+    # no region's phone numbers are shorter (phonenumbers' metadata, every region and type).
+    assert MIN_DIGITS == 2
+    shortest_phone = min(
+        n
+        for region in phonenumbers.SUPPORTED_REGIONS
+        for desc in vars(phonenumbers.PhoneMetadata.metadata_for_region(region)).values()
+        if isinstance(desc, phonenumbers.phonemetadata.PhoneNumberDesc)
+        for n in desc.possible_length or ()
+        if n > 0
+    )
+    assert shortest_phone >= MIN_DIGITS
     checked, unchecked = PresidioDetector(), PresidioDetector()
     unchecked.min_digits = 0
     texts = [
