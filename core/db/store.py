@@ -228,15 +228,8 @@ class Store:
         ``session`` or ``run``. Errors as ``session``."""
         if not tenant_id:
             raise Forbidden("A tenant is required")
-        try:
-            with self._read_factory() as session:
-                session.info["tenant_id"] = tenant_id
-                session.info["read_only"] = True
-                yield session
-        except SQLAlchemyError as exc:
-            if is_transient(exc):
-                raise self._unavailable(exc) from exc
-            raise
+        with self._transaction(tenant_id, read_only=True) as session:
+            yield session
 
     @contextmanager
     def admin_session(self) -> Iterator[Session]:
@@ -305,11 +298,13 @@ class Store:
             raise
 
     @contextmanager
-    def _transaction(self, tenant_id: str | None) -> Iterator[Session]:
+    def _transaction(self, tenant_id: str | None, *, read_only: bool = False) -> Iterator[Session]:
         try:
-            with self._factory() as session:
+            with (self._read_factory if read_only else self._factory)() as session:
                 if tenant_id is not None:
                     session.info["tenant_id"] = tenant_id
+                if read_only:
+                    session.info["read_only"] = True
                 try:
                     yield session
                     session.commit()
