@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -281,11 +282,17 @@ _BY_KEY = {c.key: c for c in CATEGORIES}
 
 def category_of(topic: SensitiveTopic, company: str = "") -> Category | None:
     """The product category a tenant topic is about: the one that recognises most of its examples
-    (at least half), or None."""
+    (at least half), or None. Computed once per (examples, company): it runs every turn for
+    every configured topic, and the categories are fixed."""
+    return _category_of(tuple(topic.examples), company)
+
+
+@lru_cache(maxsize=1024)
+def _category_of(examples: tuple[str, ...], company: str) -> Category | None:
     best: tuple[int, Category | None] = (0, None)
     for cat in CATEGORIES:
-        hits = sum(cat.detect(example, company) is not None for example in topic.examples)
-        if hits * 2 >= len(topic.examples) and hits > best[0]:
+        hits = sum(cat.detect(example, company) is not None for example in examples)
+        if hits * 2 >= len(examples) and hits > best[0]:
             best = (hits, cat)
     return best[1]
 

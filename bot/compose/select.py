@@ -288,10 +288,16 @@ def select(
         # ``coverage`` of each unit, its denominator summed once (the same for every unit)
         cov_idf = {w: idf.get(w, default_idf) * weights[w] for w in q_stems}
         cov_total = sum(cov_idf[w] for w in q_stems)
+        q_set = frozenset(q_stems)
         scored: list[Scored] = []
         for i, u in enumerate(units):
             unit_stems = stems[i]
-            cov = sum(cov_idf[w] for w in q_stems if w in unit_stems) / cov_total if cov_total else 0.0
+            # Most units share no word with the question: one set intersection (in C) says so.
+            cov = (
+                sum(cov_idf[w] for w in q_stems if w in unit_stems) / cov_total
+                if cov_total and not q_set.isdisjoint(unit_stems)
+                else 0.0
+            )
             typed = _typed(u, part)
             s = 0.5 * float(sims[i]) + 0.15 * float(ctx_sims[i]) + 0.35 * cov + type_weight * typed
             s += 0.2 * _steps(u, part)
