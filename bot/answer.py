@@ -70,6 +70,8 @@ class Answer:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     rejected: list[str] = field(default_factory=list)  # why a model draft was not sent
+    # The tenant's today, currency and locale it was composed with (``extractive`` reuses them)
+    settings: ComposeSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,28 @@ class GroundedAnswerer:
         messages; ``threshold``: the tenant's abstain threshold (None: the default);
         ``vocabulary(stems)``: the tenant's KB document frequencies (an answerability signal)."""
         settings = settings or ComposeSettings(today=date.today())
+        answer = self._answer(
+            question, passages, on_token, language, company, query, customer, settings, said_before,
+            customer_said, threshold, vocabulary,
+        )
+        answer.settings = settings
+        return answer
+
+    def _answer(
+        self,
+        question: str,
+        passages: list[Passage],
+        on_token: TokenSink | None,
+        language: str,
+        company: str,
+        query: str,
+        customer: CustomerFacts | None,
+        settings: ComposeSettings,
+        said_before: Sequence[str],
+        customer_said: Sequence[str],
+        threshold: float | None,
+        vocabulary: Callable[[Sequence[str]], Mapping[str, int]] | None,
+    ) -> Answer:
         threshold = threshold if threshold is not None else settings.answer_threshold
         if not passages and customer is None:
             return Answer("", [], 0.0, "abstain")
@@ -189,16 +213,18 @@ class GroundedAnswerer:
             on_token(composition.text)
         return Answer(composition.text, composition.citations, p, "extractive", list(passages))
 
-    def extractive(self, question: str, passages: list[Passage]) -> Answer:
+    def extractive(self, question: str, passages: list[Passage], settings: ComposeSettings | None = None) -> Answer:
         """The composed answer without a model and without the abstain decision (a fallback
-        when a reply was filtered): every part gets its best units."""
-        settings = ComposeSettings(today=date.today())
+        when a reply was filtered): every part gets its best units. ``settings``: the
+        tenant's today, currency and locale (``Answer.settings`` of the reply it replaces);
+        without them the machine's date and the defaults."""
+        settings = settings or ComposeSettings(today=date.today())
         selection = self.composer.select(question, passages, settings=settings)
         composition = self.composer.compose(selection, settings)
         if not composition.text:
-            return Answer("", [], 0.0, "abstain", list(passages))
+            return Answer("", [], 0.0, "abstain", list(passages), settings=settings)
         p = self.answerability(selection)[0]
-        return Answer(composition.text, composition.citations, p, "extractive", list(passages))
+        return Answer(composition.text, composition.citations, p, "extractive", list(passages), settings=settings)
 
     def _phrase(
         self,

@@ -453,7 +453,8 @@ class ConversationService:
         if result.blocked:
             mode, citations = "filtered", []
             if passages:
-                extractive = self.services.answerer.extractive(question, passages)
+                # composed as the reply was: the tenant's today, currency and locale
+                extractive = self.services.answerer.extractive(question, passages, reply.answer.settings if reply.answer else None)
                 again = filter_output(extractive.text, allowed, None)
                 if extractive.text and not again.blocked:
                     text, mode, citations = again.text, "extractive", _linkable(extractive.citations, hosts)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from bot.answer import AnswerConfig, GroundedAnswerer
+from bot.compose import ComposeSettings
 from bot.grounding import GroundingChecker
 from core.models.fake import HashingEmbedder, ScriptedChatModel
 from core.types import Passage
@@ -65,3 +69,22 @@ def test_a_question_for_a_figure_is_not_answered_without_one() -> None:
         "Is express shipping available on every order?", [SHIPPING]
     )
     assert kept.mode == "generated"
+
+
+def test_the_filtered_reply_fallback_composes_with_the_tenants_settings() -> None:
+    """``extractive`` (the fallback when the output filter blocks a reply) composes with the
+    tenant's today, currency and locale that the reply was composed with, not the machine's."""
+    answerer = _answerer("Express shipping costs 9.90 EUR on every order. [1]")
+    settings = ComposeSettings(today=date(2020, 2, 28), currency="EUR", locale="fr")
+    answer = answerer.answer("How much does express shipping cost?", [SHIPPING], settings=settings)
+    assert answer.settings is settings
+    seen: list[ComposeSettings] = []
+    select = answerer.composer.select
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs["settings"])
+        return select(*args, **kwargs)
+
+    answerer.composer.select = spy  # type: ignore[method-assign]
+    fallback = answerer.extractive("How much does express shipping cost?", [SHIPPING], answer.settings)
+    assert seen == [settings] and fallback.settings is settings and "9.90" in fallback.text
