@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from core.db.schema import Article, ArticleVersion, utcnow
@@ -42,6 +42,7 @@ from knowledge.index.base import Index
 from knowledge.index.keyword import KeywordIndex
 from knowledge.index.versions import LiveVersions
 from knowledge.loaders.files import DEFAULT_MAX_BYTES, iter_files, load_path
+from knowledge.numbering import bury, deleted_versions, revive
 from knowledge.report import ArticleInfo, LoadReport, VersionInfo
 from knowledge.scan import guard_document
 from knowledge.splitters.headings import split_document
@@ -61,8 +62,8 @@ __all__ = ["KnowledgeBase", "LoadReport", "Progress"]
 @dataclass
 class _Pending:
     doc: Document
-    version: int
-    old_version: int
+    version: int  # the new one
+    old_version: int  # the live one (0: the article has no row, even when it had versions once)
     old_chunks: int
     chunks: list[Chunk]
     flags: list[dict[str, object]] | None = None  # trust: suspicious passages for the editor
@@ -154,7 +155,7 @@ class KnowledgeBase:
     ) -> LoadReport:
         start = time.perf_counter()
         report = report if report is not None else LoadReport()
-        current = self._current(tenant_id)
+        current, last, floor = self._current(tenant_id)
         refused = self._over_budget(docs, report)  # before any redaction, scanning or splitting
         seen: dict[str, str] = {}
         todo: list[_Pending] = []
@@ -180,13 +181,15 @@ class KnowledgeBase:
                 report.versions[doc.id] = old_version
                 done += 1
                 continue
+            # A deleted article continues its numbers: a chunk id never names two texts.
+            version = old_version + 1 if old_version else max(last.get(doc.id, 0), floor) + 1
             began = time.perf_counter()
             doc, flags = guard_document(doc)  # trust: redact + quarantine suspicious passages before embedding
             try:
                 chunks = split_document(
                     replace(doc, body=_cut_long_lines(doc.body)),
                     tenant_id=tenant_id,
-                    version=old_version + 1,
+                    version=version,
                     max_chars=CHUNK_CHARS,
                 )
             except SwitchboardError as exc:
@@ -197,7 +200,7 @@ class KnowledgeBase:
             if not chunks:
                 report.errors[where] = f"{where}: no text to index"
                 continue
-            todo.append(_Pending(doc, old_version + 1, old_version, old_chunks, chunks, flags, raw_hash))
+            todo.append(_Pending(doc, version, old_version, old_chunks, chunks, flags, raw_hash))
         todo = self._within_budget(todo, spent, report)
         total = done + len(todo)
         if progress:
@@ -260,8 +263,9 @@ class KnowledgeBase:
         report.errors.update(over)
         return [item for item in todo if (item.doc.source or item.doc.id) not in over]
 
-    def _current(self, tenant_id: str) -> dict[str, tuple[str, int, int]]:
-        """article id -> (content hash, live version, chunk count of that version)."""
+    def _current(self, tenant_id: str) -> tuple[dict[str, tuple[str, int, int]], dict[str, int], int]:
+        """(article id -> (content hash, live version, chunk count of that version), deleted
+        article id -> its last version, the tenant's version floor): ``knowledge/numbering.py``."""
         with self.store.session(tenant_id) as s:
             rows = s.execute(
                 select(
@@ -274,7 +278,9 @@ class KnowledgeBase:
                     isouter=True,
                 )
             )
-            return {eid: (h, v, int(n or 0)) for eid, h, v, n in rows}
+            live = {eid: (h, v, int(n or 0)) for eid, h, v, n in rows}
+            last, floor = deleted_versions(s)
+            return live, last, floor
 
     def _write_batch(self, tenant_id: str, batch: list[_Pending], actor: str, report: LoadReport) -> None:
         chunks = [c for item in batch for c in item.chunks]
@@ -347,6 +353,7 @@ class KnowledgeBase:
         ids = [i.doc.id for i in batch]
         with self.store.session(tenant_id) as s:
             existing = {a.external_id: a for a in s.scalars(select(Article).where(Article.external_id.in_(ids)))}
+            revive(s, {i.doc.id: i.version for i in batch if i.doc.id not in existing})
             now = utcnow()
             for item in batch:
                 doc = item.doc
@@ -411,13 +418,16 @@ class KnowledgeBase:
             ]
 
     def delete(self, tenant_id: str, article_id: str) -> None:
-        """Remove the article, its versions, its vectors and its keyword entries."""
+        """Remove the article, its versions, its vectors and its keyword entries; its last
+        version number is kept (a tombstone, in the same unit of work) for when it comes back."""
         with self.store.session(tenant_id) as s:
             article = s.scalars(select(Article).where(Article.external_id == article_id)).first()
             if article is None:
                 raise NotFound(f"No article {article_id!r}; `switchboard kb list` shows the ids")
+            newest = s.scalar(select(func.max(ArticleVersion.version)).where(ArticleVersion.article_id == article_id))
             s.delete(article)
             s.execute(sql_delete(ArticleVersion).where(ArticleVersion.article_id == article_id))
+            bury(s, article_id, max(article.current_version, int(newest or 0)))
         stale = self.index.chunk_ids(tenant_id, article_id)
         generation = self.live.flip(tenant_id, {article_id: None}, pending_delta=len(stale))
         self.live.wait_for_readers(generation)

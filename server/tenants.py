@@ -19,6 +19,7 @@ from core.tenancy.convert import admin_to_config, looks_like_admin_layout
 from core.tenancy.load import read_yaml
 from core.tenancy.registry import ApplyResult, TenantRegistry
 from knowledge.crm_records import RecordImporter, RecordImportReport, RecordResult, read_records
+from knowledge.numbering import close_tenant
 from server.container import Services
 
 __all__ = ["TEMPLATE", "Onboarding", "read_config_data", "read_config_text"]
@@ -109,6 +110,9 @@ class Onboarding:
         with self.services.store.admin_session() as s:
             if s.get(Tenant, tenant_id) is None:
                 raise NotFound(f"No tenant {tenant_id!r}")
+            # Every worker drops the tenant's live versions, and a tenant created again with this
+            # id numbers its articles above every number this one used (knowledge/numbering.py).
+            close_tenant(s, tenant_id)
             # Children before parents (messages and handoffs reference conversations).
             for table in reversed(Base.metadata.sorted_tables):
                 model = _model_for(table.name)
@@ -118,6 +122,9 @@ class Onboarding:
                 counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
             s.execute(delete(Tenant).where(Tenant.id == tenant_id))
         self.services.index.delete_tenant(tenant_id)
+        for built in ("keyword", "live_versions"):  # this worker's copies, without building them
+            if built in self.services.__dict__:
+                getattr(self.services, built).forget(tenant_id)
         self.services.tenant_changed(tenant_id)
         with self.services.store.admin_session() as s:
             # On record outside the erased tenant, as the erasure log does for customers.

@@ -204,13 +204,31 @@ class ArticleVersion(TenantScoped, Base):
     created_by: Mapped[str] = mapped_column(String(120), default="")
 
 
+class ArticleTombstone(TenantScoped, Base):
+    """The last version number of a deleted article, written with the delete: loaded again,
+    the article continues from there (``knowledge/numbering.py``), so a chunk id
+    (``article::vN::n``) never names two texts. Removed when the article exists again."""
+
+    __tablename__ = "article_tombstones"
+    __table_args__ = (UniqueConstraint("tenant_id", "article_id"),)
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(String(200))
+    last_version: Mapped[int] = mapped_column(Integer)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class KbState(Base):
     """One row per tenant: a counter bumped on every article change, read by every worker
-    before a search so all workers search the same live versions (knowledge/index/versions.py)."""
+    before a search so all workers search the same live versions (knowledge/index/versions.py).
+    Not tenant-owned: it outlives a deleted tenant, so a tenant created again with the same id
+    continues both the counter and, above ``version_floor`` (the highest version number the
+    deleted tenant used), its articles' version numbers."""
 
     __tablename__ = "kb_state"
     tenant_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     generation: Mapped[int] = mapped_column(Integer, default=0)
+    # NULL in rows older than the column (read as 0).
+    version_floor: Mapped[int | None] = mapped_column(Integer, default=0, nullable=True)
 
 
 class KbDraft(TenantScoped, Base):

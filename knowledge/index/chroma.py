@@ -10,9 +10,13 @@ chunks never change (an edit is a new version with new ids) and reading them bac
 Chroma's SQLite cost more than the nearest-neighbour search itself (1.76 -> 0.75 ms per
 query on the demo KB). Chunks not live when read (being written, or retired) are never
 kept, and this index's own writes and deletes drop what they touch. A kept chunk is used
-only by searches with the live snapshot (``LiveView.generation``) it was read under: a
-version number is used again when an article is deleted and loaded again (in any worker),
-and every KB change makes a new snapshot.
+only by searches with the live snapshot (``LiveView.generation``) it was read under (every
+KB change, in any worker, makes a new snapshot): a second line behind the rule that a chunk
+id never names two texts (``knowledge/numbering.py``).
+
+Collection handles are kept per process; a collection deleted through another worker (its
+tenant deleted, and perhaps created again) is opened again on the first call that finds it
+gone, instead of failing every search of the tenant until a restart.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -96,6 +100,45 @@ class _ReadWriteLock:
                 self._cond.notify_all()
 
 
+class _Collection:
+    """A Chroma collection handle that opens the collection again (``reopen``) when a call
+    finds it deleted by another process, and runs the call once more on the new one."""
+
+    def __init__(self, reopen: Callable[[], Any]) -> None:
+        self._reopen = reopen
+        self._col = reopen()
+
+    @property
+    def name(self) -> str:
+        return str(self._col.name)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        from chromadb.errors import NotFoundError
+
+        col = self._col
+        try:
+            return getattr(col, method)(*args, **kwargs)
+        except NotFoundError:
+            if self._col is col:
+                self._col = self._reopen()
+            return getattr(self._col, method)(*args, **kwargs)
+
+    def query(self, **kwargs: Any) -> Any:
+        return self._call("query", **kwargs)
+
+    def get(self, **kwargs: Any) -> Any:
+        return self._call("get", **kwargs)
+
+    def upsert(self, **kwargs: Any) -> Any:
+        return self._call("upsert", **kwargs)
+
+    def delete(self, **kwargs: Any) -> Any:
+        return self._call("delete", **kwargs)
+
+    def count(self) -> int:
+        return int(self._call("count"))
+
+
 def collection_name(tenant_id: str, visibility: Visibility = Visibility.public) -> str:
     """One collection per tenant and visibility: isolation by construction, and a public-only
     search (the bot's) needs no metadata filter, which keeps Chroma on its fast path."""
@@ -149,15 +192,19 @@ class ChromaIndex:
 
     def _collection(self, tenant_id: str, visibility: Visibility = Visibility.public) -> Any:
         key = collection_name(tenant_id, visibility)
+
+        def reopen() -> Any:
+            self._forget(tenant_id)  # chunks kept from a collection deleted elsewhere
+            return self.client.get_or_create_collection(
+                key,
+                embedding_function=_embedding_function(self.embedder),
+                metadata={"hnsw:space": "cosine", "tenant_id": tenant_id, "visibility": visibility.value},
+            )
+
         with self._lock:
             col = self._collections.get(key)
             if col is None:
-                col = self.client.get_or_create_collection(
-                    key,
-                    embedding_function=_embedding_function(self.embedder),
-                    metadata={"hnsw:space": "cosine", "tenant_id": tenant_id, "visibility": visibility.value},
-                )
-                self._collections[key] = col
+                col = self._collections[key] = _Collection(reopen)
             return col
 
     def _all(self, tenant_id: str) -> list[Any]:

@@ -101,9 +101,8 @@ class LiveVersions:
         with self._cond:
             if self._seen.get(tenant_id, -1) > shared:
                 return  # a newer reload won the race
-            # A new generation even when the pointers read the same: another worker may have
-            # deleted an article and loaded it again (its versions start again at 1: the same
-            # chunk ids, new text), and what is kept by generation is read again.
+            # A new generation even when the pointers read the same: what is kept by generation
+            # (``knowledge/index/chroma.py``) is read again after any change by another worker.
             base = self._views.get(tenant_id)
             pending = base.pending if base is not None else 0
             self._views[tenant_id] = LiveView(versions, pending, next(_GENERATIONS))

@@ -75,9 +75,9 @@ def test_chunks_not_live_when_read_are_not_kept(services: Services) -> None:
 
 
 def test_an_article_deleted_and_written_again_elsewhere_is_not_served_from_memory(tmp_path: Path) -> None:
-    """Another worker deletes an article and loads it again: its version number starts again
-    at 1, so the new chunks have the old ids with new text. This worker must not answer from
-    the chunks it kept, even when it never searched in between (same live pointers)."""
+    """Another worker deletes an article and loads it again: it continues at version 2 (new
+    chunk ids, ``knowledge/numbering.py``), and this worker, which kept the old chunks, answers
+    from the new text, even when it never searched in between."""
     settings = make_settings(tmp_path)
     a = Services(settings, embedder_override=HashingEmbedder())
     b = Services(settings, embedder_override=HashingEmbedder())
@@ -90,7 +90,7 @@ def test_an_article_deleted_and_written_again_elsewhere_is_not_served_from_memor
         a.kb.delete(TENANT, "kettle")
         a.kb.load_documents(TENANT, [Document(id="kettle", title="Kettle", body="# Kettle\n\nDescale weekly.")])
         again = b.retriever.with_mode("dense").search("kettle descaling", k=5, filters=filters)
-        assert again and {p.version for p in again} == {1}  # the same ids as before
+        assert again and {p.version for p in again} == {2}  # never the ids of the deleted text
         assert all("weekly" in p.text for p in again)
     finally:
         a.close()

@@ -88,7 +88,7 @@ def test_delete_removes_chunks_vectors_and_keyword_entries(services: Services) -
     with pytest.raises(NotFound):
         kb.get_article(TENANT, "toaster")
     readded = kb.load_documents(TENANT, [doc("toaster", "# Toaster\n\nNew toaster text.")])
-    assert readded.added == ["toaster"] and readded.versions == {"toaster": 1}
+    assert readded.added == ["toaster"] and readded.versions == {"toaster": 2}  # numbers continue
 
 
 def test_bad_files_are_reported_and_the_rest_loads(services: Services, tmp_path: Path) -> None:
