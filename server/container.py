@@ -44,6 +44,7 @@ from knowledge.kb import KnowledgeBase, live_versions_from
 from knowledge.retrievers.hybrid import HybridRetriever
 from knowledge.rewrite import ConversationRewriter, LlmRewriter, QueryRewriter
 from prompts.loader import PromptLoader
+from server.access import AccessCache
 from server.limits import Limits
 from server.secrets import WidgetSecrets
 from server.turns import ComputeSlots, TurnRegistry
@@ -193,8 +194,14 @@ class Services:
 
         return IntentCatalog(self.embedder, nlu_file, self.settings.data_dir / "intents", actions=actions)
 
+    @cached_property
+    def access(self) -> AccessCache:
+        return AccessCache(self.store)
+
     def tenant_changed(self, tenant_id: str) -> None:
         """A tenant's configuration changed (or it was deleted): drop what was built from it."""
+        if "access" in self.__dict__:
+            self.access.forget(tenant_id)
         if "intents" in self.__dict__:
             self.intents.forget(tenant_id)
         if "copilot_tenants" in self.__dict__:

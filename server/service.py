@@ -201,7 +201,9 @@ class ConversationService:
             audit(s, principal.actor, "conversation.start", conv.id)
             return conversation_public(conv)
 
-        return self.services.store.run(principal.tenant_id, work)
+        started = self.services.store.run(principal.tenant_id, work)
+        self.services.access.remember(principal.tenant_id, started.id, (principal.customer_id, principal.visitor_id))
+        return started
 
     def get(self, principal: Principal, conv_id: str) -> tuple[ConversationPublic, list[MessagePublic]]:
         with self.services.store.session(principal.tenant_id) as s:
@@ -454,7 +456,8 @@ class ConversationService:
             mode, citations = "filtered", []
             if passages:
                 # composed as the reply was: the tenant's today, currency and locale
-                extractive = self.services.answerer.extractive(question, passages, reply.answer.settings if reply.answer else None)
+                settings = reply.answer.settings if reply.answer else None
+                extractive = self.services.answerer.extractive(question, passages, settings)
                 again = filter_output(extractive.text, allowed, None)
                 if extractive.text and not again.blocked:
                     text, mode, citations = again.text, "extractive", _linkable(extractive.citations, hosts)
