@@ -5,12 +5,14 @@ that a request passes the guard without a database read and without a thread of 
   tokens), for ``config_ttl_s`` seconds. A change made through this worker is seen at once
   (``Services.tenant_changed`` calls ``forget``); one made through another worker within
   ``config_ttl_s`` (a JWKS-style cache: a rotated-out secret keeps verifying that long on
-  the other workers; a rotation's overlap is hours). Everything past the guard reads the
-  configuration itself.
+  the other workers; a rotation's overlap is hours). Only tenants that exist are kept: the
+  tenant id is read from a token before its signature is checked, so anyone can send any.
+  Everything past the guard reads the configuration itself.
 - A conversation's owner (customer and visitor ids): fixed when the conversation is created
   and never changed, so an owner once read is kept (LRU, ``max_conversations``). Only
-  conversations that exist are kept; a conversation deleted meanwhile (erasure) still
-  passes the guard for its own customer, and the route's own read then answers 404.
+  conversations that exist are kept; a conversation deleted meanwhile (erasure, or its
+  tenant deleted through another worker) still passes the guard for its own customer and
+  for staff, so every conversation route reads the conversation itself (404).
 """
 
 from __future__ import annotations
@@ -62,12 +64,16 @@ class AccessCache:
         return kept[1]
 
     def config(self, tenant_id: str) -> dict[str, Any]:
-        """The tenant's configuration (``{}`` for an unknown tenant), from memory when fresh."""
+        """The tenant's configuration (``{}`` for an unknown tenant, read every time), from
+        memory when fresh."""
         kept = self.config_cached(tenant_id)
         if kept is not None:
             return kept
         read_at = self._clock()
-        config = self._store.tenant_config(tenant_id)
+        row = self._store.tenant_row(tenant_id)
+        if row is None:  # not kept: the id comes from a token not verified yet (any caller can make one up)
+            return {}
+        config = row[1]
         if self._ttl > 0:
             with self._lock:
                 self._configs[tenant_id] = (read_at, config)

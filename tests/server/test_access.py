@@ -51,8 +51,18 @@ def test_a_tenant_configuration_is_read_again_after_the_ttl_or_at_once_when_forg
     assert access.config("t1") == {"widget_secret_env": "C"}
 
 
-def test_an_unknown_tenant_reads_as_empty(store: Store) -> None:
-    assert AccessCache(store).config("nobody") == {}
+def test_an_unknown_tenant_reads_as_empty_and_is_not_kept(store: Store) -> None:
+    # The tenant id comes from a token whose signature is not checked yet: keeping every id
+    # anyone sends would let an anonymous caller grow this worker's memory without bound.
+    access = AccessCache(store)
+    reads = _statements(store)
+    for n in range(3):
+        assert access.config(f"nobody-{n}") == {}
+        assert access.config(f"nobody-{n}") == {}
+        assert access.config_cached(f"nobody-{n}") is None
+    assert len(reads) == 6
+    store.ensure_tenant("t2", "Two", {})  # a tenant that exists is kept, even with an empty configuration
+    assert access.config("t2") == {} and access.config_cached("t2") == {}
 
 
 def test_a_conversation_owner_is_read_once_and_a_missing_one_every_time(store: Store) -> None:
