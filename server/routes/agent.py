@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from core.db.conversations import get_conversation
 from core.types import CustomerFacts
 from server.deps import Agent, ConversationsDep, ServicesDep
 from server.schemas import (
@@ -70,5 +71,7 @@ def close(conversation_id: str, principal: Agent, conversations: ConversationsDe
 @router.post("/{conversation_id}/suggestions")
 def refresh_suggestions(conversation_id: str, principal: Agent, conversations: ConversationsDep) -> dict[str, str]:
     """Recompute copilot suggestions now; they arrive over the agent websocket."""
+    with conversations.services.store.read_session(principal.tenant_id) as s:
+        get_conversation(s, conversation_id)  # 404 for one erased since the guard kept its owner
     conversations.suggest_for_agent(principal.tenant_id, conversation_id)
     return {"status": "sent"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.routing import APIRoute
@@ -110,3 +111,45 @@ def test_another_customers_conversation_in_the_same_tenant_is_forbidden(
     assert client.get(f"/api/conversations/{mine_conv}", headers=other).status_code == 403
     posted = client.post(f"/api/conversations/{mine_conv}/messages", json={"text": "hi"}, headers=other)
     assert posted.status_code == 403
+
+
+# Past the guard, a body is validated before the route reads the conversation: send valid ones.
+VALID_BODIES: dict[str, object] = {
+    "/messages": {"text": "hello"},
+    "/rewrite": {"text": "hello", "tone": "concise"},
+    "/feedback": {"items": [{"suggestion_id": "s1", "kind": "article", "event": "shown"}]},
+    "/csat": {"rating": 5},
+}
+
+
+def test_a_conversation_erased_after_the_guard_kept_its_owner_is_not_found(tmp_path: Path) -> None:
+    """The role guard keeps a conversation's owner in memory (server/access.py), so after an
+    erasure (here or through another worker) it still lets the owner and staff through:
+    every conversation route must then read the conversation itself and answer 404,
+    without doing anything (no copilot job for a conversation that is gone)."""
+    svc = Services(
+        make_settings(tmp_path),
+        chat_override=ScriptedChatModel(lambda prompt: "I don't know."),
+        embedder_override=HashingEmbedder(),
+    )
+    svc.store.ensure_tenant(TENANT, "Larkspur", {})
+    with TestClient(create_app(services=svc)) as client:
+        conv = client.post("/api/conversations", json={}, headers=customer_headers()).json()["id"]
+        posted = client.post(f"/api/conversations/{conv}/messages", json={"text": "hello"}, headers=customer_headers())
+        assert posted.status_code in (200, 202)
+        assert svc.live_assist.wait_idle()
+        assert client.get(f"/api/agent/conversations/{conv}", headers=AGENT).status_code == 200
+        assert client.delete("/api/admin/customers/cus_001", headers=SUPERVISOR).status_code == 200
+        assert svc.access.owner_cached(TENANT, conv) is not None  # the guard still lets them through
+        submitted = []
+        svc.live_assist.submit = lambda *a, **k: submitted.append(a)  # type: ignore[method-assign]
+        for method, route in conversation_routes():
+            path = re.sub(r"\{[^}]+\}", "x0", route.path.replace("{conversation_id}", conv))
+            for role in sorted(_admitted(route) - {Role.admin}, key=lambda r: r.value):
+                body = next((b for end, b in VALID_BODIES.items() if route.path.endswith(end)), None)
+                r = client.request(method, path, headers=_headers(role), json=body)
+                assert r.status_code == 404, f"{role.value}: {method} {route.path} -> {r.status_code} {r.text[:200]}"
+        assert submitted == []
+        with svc.store.session(TENANT) as s:
+            assert s.query(Feedback).count() == 0
+    svc.close()
