@@ -119,6 +119,14 @@ def verify_widget_token(
             raise ValueError("no tenant")
         exp = int(payload.get("exp", 0))
         iat = int(payload["iat"]) if payload.get("iat") is not None else None
+        # Ids are strings (a number would never match a stored id; an empty one is no id),
+        # and a token speaks for someone: a signed-in customer, or the visitor the widget
+        # session was made for (tokens with neither would share every conversation they start).
+        customer, visitor = (payload.get(k) or None for k in ("c", "v"))
+        if any(x is not None and not isinstance(x, str) for x in (customer, visitor)):
+            raise ValueError("customer and visitor ids are strings")
+        if customer is None and visitor is None:
+            raise ValueError("neither a customer nor a visitor")
     except (ValueError, TypeError, AttributeError) as exc:
         raise Forbidden("Malformed widget token") from exc
     current = time.time() if now is None else now
@@ -132,7 +140,7 @@ def verify_widget_token(
             f"Widget token lifetime is {lifetime / 3600:.1f} hours; the maximum is {max_lifetime_s / 3600:g} hours. "
             "Sign tokens for a shorter time and let the page fetch a new one."
         )
-    return Principal(Role.customer, str(payload["t"]), payload.get("c"), visitor_id=payload.get("v"))
+    return Principal(Role.customer, str(payload["t"]), customer, visitor_id=visitor)
 
 
 def principal_for_api_key(key: str, api_keys: dict[str, str], default_tenant: str) -> Principal:

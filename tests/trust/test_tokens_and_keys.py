@@ -61,6 +61,45 @@ def test_a_legacy_token_without_issue_time_is_judged_by_its_expiry() -> None:
         verify_widget_token(f"{payload}.{sig.decode()}", SECRET)
 
 
+def _hand_signed(claims: dict[str, object]) -> str:
+    """A token as a tenant's own site might build it (not through ``sign_widget_token``)."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    sig = base64.urlsafe_b64encode(hmac.new(SECRET.encode(), payload.encode(), hashlib.sha256).digest()).rstrip(b"=")
+    return f"{payload}.{sig.decode()}"
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        {"c": 42, "v": "v1"},  # a number: never equal to a stored id (was a 500 on start)
+        {"c": "cus_001", "v": ["v1"]},
+        {},  # nobody: such tokens would share every conversation they start
+        {"c": None, "v": ""},
+    ],
+)
+def test_a_token_whose_customer_or_visitor_is_not_an_id_is_refused(
+    bare_client: TestClient, who: dict[str, object]
+) -> None:
+    now = int(time.time())
+    token = _hand_signed({"t": TENANT, "iat": now, "exp": now + 600, **who})
+    with pytest.raises(Forbidden, match="Malformed"):
+        verify_widget_token(token, SECRET)
+    r = bare_client.post("/api/conversations", json={}, headers=_bearer(token))
+    assert r.status_code == 403 and "Malformed" in r.json()["error"]
+
+
+def test_an_empty_customer_id_is_an_anonymous_visitor() -> None:
+    now = int(time.time())
+    token = _hand_signed({"t": TENANT, "c": "", "v": "v1", "iat": now, "exp": now + 600})
+    principal = verify_widget_token(token, SECRET)
+    assert principal.customer_id is None and principal.visitor_id == "v1"
+
+
 def test_the_maximum_is_a_setting() -> None:
     settings = make_settings(ROOT / "var", widget_token_max_lifetime_s=600)
     token = sign_widget_token(SECRET, TENANT, "cus_001", ttl_s=3600)
