@@ -13,6 +13,9 @@ holding the old text would keep serving it. So:
 - ``revive``: the unit of work that creates the article again removes its tombstone, and
   refuses a number at or below it (a load that read the numbers before another worker
   deleted, loaded and deleted the article again);
+- ``forget``: erasing a customer removes the tombstones of the articles published from their
+  drafts (an id is a slug of its title: the customer's data) and raises the tenant's floor
+  to their last versions instead;
 - ``close_tenant``: deleting a tenant (which erases its tombstones) raises the floor kept in
   ``kb_state``, which outlives the tenant, to the highest number the tenant used, and bumps
   the tenant's KB counter in the same unit of work, so every worker drops its pointers and a
@@ -21,7 +24,7 @@ holding the old text would keep serving it. So:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -30,7 +33,7 @@ from core.db.schema import Article, ArticleTombstone, ArticleVersion, KbState, u
 from core.db.store import session_tenant
 from core.errors import Conflict
 
-__all__ = ["bury", "close_tenant", "deleted_versions", "revive"]
+__all__ = ["bury", "close_tenant", "deleted_versions", "forget", "revive"]
 
 
 def deleted_versions(session: Session) -> tuple[dict[str, int], int]:
@@ -88,3 +91,26 @@ def close_tenant(session: Session, tenant_id: str) -> None:
     )
     if not getattr(done, "rowcount", 0):
         session.add(KbState(tenant_id=tenant_id, generation=1, version_floor=highest))
+
+
+def forget(session: Session, article_ids: Iterable[str]) -> int:
+    """In a tenant session (erasure): remove the tombstones of ``article_ids`` and raise the
+    tenant's floor to their last versions, so no number is used again without keeping the
+    ids. Returns how many tombstones went."""
+    ids = list(article_ids)
+    if not ids:
+        return 0
+    rows = list(session.scalars(select(ArticleTombstone).where(ArticleTombstone.article_id.in_(ids))))
+    if not rows:
+        return 0
+    highest = max(int(r.last_version) for r in rows)
+    for row in rows:
+        session.delete(row)
+    tenant_id = session_tenant(session)
+    state = session.get(KbState, tenant_id)
+    if state is None:
+        session.add(KbState(tenant_id=tenant_id, generation=0, version_floor=highest))
+    elif int(state.version_floor or 0) < highest:
+        state.version_floor = highest
+    session.flush()
+    return len(rows)

@@ -31,6 +31,7 @@ from core.db.schema import (
 from core.db.store import Store
 from core.errors import NotFound
 from knowledge.kb import KnowledgeBase
+from knowledge.numbering import forget
 
 ERASED_ACTOR = "customer:erased"
 
@@ -90,12 +91,15 @@ class Erasure:
         if not draft_ids:
             return 0
         sources = {f"kb-draft:{d}" for d in draft_ids}
-        n = 0
+        deleted: list[str] = []
         for info in self.kb.list_articles(tenant_id):
             if info.source in sources:
                 try:
                     self.kb.delete(tenant_id, info.id)
-                    n += 1
+                    deleted.append(info.id)
                 except NotFound:
                     continue
-        return n
+        # Their ids (a slug of the draft's title) stay in no tombstone; the floor keeps the numbers.
+        with self.store.session(tenant_id) as s:
+            forget(s, deleted)
+        return len(deleted)

@@ -5,6 +5,7 @@ worker serves a deleted text from what it holds by id (keyword rows, kept chunks
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,33 @@ def test_create_all_adds_the_tombstones_and_the_version_floor_to_an_existing_dat
         state = s.get(KbState, "t1")
         assert state is not None and state.generation == 7 and not state.version_floor
     store.dispose()
+
+
+def test_erasing_a_customer_keeps_no_tombstone_of_their_published_drafts(services: Services) -> None:
+    """An article published from a customer's draft has an id made from its title (the
+    customer's data): erasure deletes the article and its tombstone, and the tenant's floor
+    keeps the numbering monotonic instead."""
+    from core.db.schema import KbDraft
+    from server.erasure import Erasure
+
+    with services.store.session(TENANT) as s:
+        draft = KbDraft(customer_id="cus_9", title="Refund for the blue kettle order", body="...")
+        s.add(draft)
+        s.flush()
+        draft_id = draft.id
+    learned = Document(
+        id="learned-refund-for-the-blue-kettle-order",
+        title="Refund for the blue kettle order",
+        body="# Refund\n\nRefunds take five days.",
+        source=f"kb-draft:{draft_id}",
+    )
+    services.kb.load_documents(TENANT, [learned])
+    services.kb.load_documents(TENANT, [replace(learned, body="# Refund\n\nRefunds take a week.")])
+    _, counts = Erasure(services.store, services.kb).erase_customer(TENANT, "cus_9", "test")
+    assert counts["articles"] == 1
+    with services.store.session(TENANT) as s:
+        assert s.scalars(select(ArticleTombstone)).all() == []
+        floor = s.scalar(select(KbState.version_floor).where(KbState.tenant_id == TENANT))
+    assert floor == 2
+    # The same id loaded again (an editor writes the article anew) still takes a new number.
+    assert services.kb.load_documents(TENANT, [learned]).versions == {learned.id: 3}
