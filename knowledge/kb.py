@@ -2,11 +2,13 @@
 keep the dense and keyword indexes in step, swap versions atomically, delete cleanly.
 
 A load runs in batches across articles (one embedding call per batch, for speed). For
-each batch: write the new chunks (not live yet) -> commit the article rows -> flip the
-live-version pointers of the whole batch at once -> delete the retired chunks. If the
-commit fails the new chunks are removed again, so nothing is left half-indexed, and a
-batch of several files is written again one file at a time, so one bad file never fails
-the others.
+each batch: reserve the version numbers (the version rows, committed: two loads of one
+article at once never write under the same chunk ids) -> write the new chunks (not live
+yet) -> commit the article rows (a load passed by a newer live version is not kept) ->
+flip the live-version pointers of the whole batch at once -> delete the retired chunks. If
+the commit fails the new chunks and their numbers are removed again, so nothing is left
+half-indexed, and a batch of several files is written again one file at a time, so one bad
+file never fails the others.
 
 Every file has a budget, checked before any expensive work: at most
 ``max_chunks_per_file`` chunks (estimated from the text length before redaction and
@@ -31,11 +33,12 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from core.db.schema import Article, ArticleVersion, utcnow
 from core.db.store import Store
-from core.errors import InvalidInput, NotFound, SwitchboardError
+from core.errors import Conflict, InvalidInput, NotFound, StoreUnavailable, SwitchboardError
 from core.models.embed import Embedder
 from knowledge.documents import Chunk, Document
 from knowledge.index.base import Index
@@ -290,9 +293,9 @@ class KnowledgeBase:
             for item in batch:
                 report.errors[item.doc.source or item.doc.id] = f"not indexed: {exc}"
             return
-        failure = self._store(tenant_id, batch, chunks, vectors, actor)
+        failure = self._store(tenant_id, batch, chunks, vectors, actor, report)
         if failure is None:
-            self._go_live(tenant_id, batch, len(chunks), report)
+            self._go_live(tenant_id, batch, report)
             return
         if len(batch) == 1:
             report.errors[batch[0].doc.source or batch[0].doc.id] = _editor_message(failure)
@@ -302,27 +305,42 @@ class KnowledgeBase:
         for item in batch:
             mine = slice(pos, pos + len(item.chunks))
             pos += len(item.chunks)
-            failure = self._store(tenant_id, [item], chunks[mine], vectors[mine], actor)
+            one = [item]
+            failure = self._store(tenant_id, one, chunks[mine], vectors[mine], actor, report)
             if failure is None:
-                self._go_live(tenant_id, [item], len(item.chunks), report)
+                self._go_live(tenant_id, one, report)
             else:
                 report.errors[item.doc.source or item.doc.id] = _editor_message(failure)
 
     def _store(
-        self, tenant_id: str, batch: list[_Pending], chunks: list[Chunk], vectors: np.ndarray, actor: str
+        self,
+        tenant_id: str,
+        batch: list[_Pending],
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        actor: str,
+        report: LoadReport,
     ) -> BaseException | None:
         """Write the chunks (not live yet) and commit the article rows; on failure remove the
         chunks again and return the error (errors of unknown kind are raised)."""
-        new_ids = [c.id for c in chunks]
+        reserved: list[_Pending] = []
+        new_ids: list[str] = []
         self.live.add_pending(tenant_id, len(chunks))  # written ahead of the flip: invisible
         try:
+            # Numbers first: two loads of one article at once never write under the same ids.
+            reserved[:] = self._reserve(tenant_id, batch, actor)
+            batch[:] = reserved
+            chunks = [c for item in reserved for c in item.chunks]
+            new_ids = [c.id for c in chunks]
             self.index.upsert(tenant_id, chunks, vectors)
             self.keyword.add(tenant_id, chunks)
-            self._commit(tenant_id, batch, actor)
+            superseded = self._commit(tenant_id, batch, actor)
         except BaseException as exc:
-            self.index.delete(tenant_id, new_ids)
-            self.keyword.remove(tenant_id, new_ids)
+            if new_ids:  # this load's own ids (its numbers were reserved): no one else's chunks
+                self.index.delete(tenant_id, new_ids)
+                self.keyword.remove(tenant_id, new_ids)
             self.live.add_pending(tenant_id, -len(chunks))
+            self._release(tenant_id, reserved)
             if not isinstance(exc, SwitchboardError | OSError | SQLAlchemyError):
                 raise
             # the statement without its parameters: those hold article text
@@ -331,9 +349,92 @@ class KnowledgeBase:
                 "KB write failed for %s: %s %s", [i.doc.id for i in batch], _editor_message(exc), statement[:300]
             )
             return exc
+        if superseded:
+            # Another load made a newer version live while this one ran: that one stays live.
+            lost = [item for item in batch if item.doc.id in superseded]
+            gone = [c.id for item in lost for c in item.chunks]
+            self.index.delete(tenant_id, gone)
+            self.keyword.remove(tenant_id, gone)
+            self.live.add_pending(tenant_id, -len(gone))
+            self._release(tenant_id, lost)
+            for item in lost:
+                report.errors[item.doc.source or item.doc.id] = (
+                    f"not kept: another load made version {superseded[item.doc.id]} of {item.doc.id!r} live while "
+                    "this one ran; load it again if yours is the newer text"
+                )
+            batch[:] = [item for item in batch if item.doc.id not in superseded]
         return None
 
-    def _go_live(self, tenant_id: str, batch: list[_Pending], n_chunks: int, report: LoadReport) -> None:
+    def _reserve(self, tenant_id: str, batch: list[_Pending], actor: str) -> list[_Pending]:
+        """Each item's version number, taken in the database before its chunks are written:
+        its ``ArticleVersion`` row, committed (the unique (article, version) row is the
+        reservation). A number another load took meanwhile, or one a tombstone passed, gives
+        way to the next free one, and the item's chunks take it."""
+
+        def work(s: Session) -> list[_Pending]:
+            ids = [i.doc.id for i in batch]
+            used = dict(
+                s.execute(
+                    select(ArticleVersion.article_id, func.max(ArticleVersion.version))
+                    .where(ArticleVersion.article_id.in_(ids))
+                    .group_by(ArticleVersion.article_id)
+                ).all()
+            )
+            last, floor = deleted_versions(s)
+            present = set(s.scalars(select(Article.external_id).where(Article.external_id.in_(ids))))
+            out = []
+            for item in batch:
+                if item.old_version and item.doc.id not in present:  # an edit of an article deleted since
+                    raise Conflict(f"the article {item.doc.id!r} was deleted while this load ran; load it again")
+                taken = max(
+                    int(used.get(item.doc.id) or 0),
+                    last.get(item.doc.id, 0),
+                    item.old_version,
+                    0 if item.old_version else floor,
+                )
+                version = item.version if item.version > taken else taken + 1
+                if version != item.version:
+                    item = replace(item, version=version, chunks=[replace(c, version=version) for c in item.chunks])
+                s.add(
+                    ArticleVersion(
+                        article_id=item.doc.id,
+                        version=version,
+                        content_hash=item.content_hash or item.doc.content_hash,
+                        title=item.doc.title,
+                        body=item.doc.body,
+                        chunk_count=len(item.chunks),
+                        created_by=actor,
+                    )
+                )
+                out.append(item)
+            s.flush()
+            return out
+
+        return self.store.run(tenant_id, work, retry_conflicts=True)
+
+    def _release(self, tenant_id: str, items: list[_Pending]) -> None:
+        """Give back the numbers of items that did not go live (their version rows), unless
+        that version is live (a commit that failed after its article row changed)."""
+        if not items:
+            return
+        try:
+            with self.store.session(tenant_id) as s:
+                for item in items:
+                    live = s.scalar(select(Article.current_version).where(Article.external_id == item.doc.id))
+                    if live == item.version:
+                        continue
+                    s.execute(
+                        sql_delete(ArticleVersion).where(
+                            ArticleVersion.article_id == item.doc.id, ArticleVersion.version == item.version
+                        )
+                    )
+        except SQLAlchemyError as exc:  # a version row without chunks is listed, never live
+            log.warning("could not release the version numbers of %s: %s", [i.doc.id for i in items], exc)
+
+    def _go_live(self, tenant_id: str, batch: list[_Pending], report: LoadReport) -> None:
+        if not batch:
+            return
+        n_chunks = sum(len(i.chunks) for i in batch)
         retired = [f"{i.doc.id}::v{i.old_version}::{n}" for i in batch if i.old_version for n in range(i.old_chunks)]
         # One assignment makes the whole batch live; retired chunks become invisible with it.
         generation = self.live.flip(
@@ -349,16 +450,37 @@ class KnowledgeBase:
             report.versions[item.doc.id] = item.version
         report.chunks_embedded += n_chunks
 
-    def _commit(self, tenant_id: str, batch: list[_Pending], actor: str) -> None:
+    def _commit(self, tenant_id: str, batch: list[_Pending], actor: str) -> dict[str, int]:
+        """Make the reserved versions the articles' current ones (one unit of work). An
+        article whose current version is already newer (a load that reserved later committed
+        first) is left alone: returned as {article id: its live version}. Each other item's
+        ``old_version`` / ``old_chunks`` become the version it replaces, as read here (the
+        chunks to retire), whatever the load read at its start."""
         ids = [i.doc.id for i in batch]
+        superseded: dict[str, int] = {}
         with self.store.session(tenant_id) as s:
             existing = {a.external_id: a for a in s.scalars(select(Article).where(Article.external_id.in_(ids)))}
             revive(s, {i.doc.id: i.version for i in batch if i.doc.id not in existing})
+            reserved = {
+                (a, v): n
+                for a, v, n in s.execute(
+                    select(ArticleVersion.article_id, ArticleVersion.version, ArticleVersion.chunk_count).where(
+                        ArticleVersion.article_id.in_(ids)
+                    )
+                )
+            }
             now = utcnow()
-            for item in batch:
+            for k, item in enumerate(batch):
                 doc = item.doc
+                if (doc.id, item.version) not in reserved:  # deleted (with its versions) while this load ran
+                    raise Conflict(f"the article {doc.id!r} was deleted while this load ran; load it again")
                 digest = item.content_hash or doc.content_hash
                 article = existing.get(doc.id)
+                if article is not None and article.current_version > item.version:
+                    superseded[doc.id] = article.current_version
+                    continue
+                previous = article.current_version if article is not None else 0
+                batch[k] = replace(item, old_version=previous, old_chunks=int(reserved.get((doc.id, previous)) or 0))
                 if article is None:
                     article = Article(external_id=doc.id, content_hash=digest, title=doc.title)
                     s.add(article)
@@ -371,17 +493,7 @@ class KnowledgeBase:
                 article.current_version = item.version
                 article.updated_at = now
                 article.flags = item.flags or []
-                s.add(
-                    ArticleVersion(
-                        article_id=doc.id,
-                        version=item.version,
-                        content_hash=digest,
-                        title=doc.title,
-                        body=doc.body,
-                        chunk_count=len(item.chunks),
-                        created_by=actor,
-                    )
-                )
+        return superseded
 
     # -- reading and deleting -----------------------------------------------------------
 
@@ -523,6 +635,8 @@ def _cut_long_lines(text: str, width: int = CHUNK_CHARS - 8) -> str:
 def _editor_message(exc: BaseException) -> str:
     """What an editor is told when a file could not be written: the reason in one line,
     never SQL, parameters or a stack trace (those go to the server log)."""
+    if isinstance(exc, StoreUnavailable) and isinstance(exc.__cause__, IntegrityError):
+        exc = exc.__cause__  # refused every time it was tried: a refusal, not an outage
     if isinstance(exc, DBAPIError):
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
         return f"not indexed: the database refused the article ({reason[:200]}); fix the file and load it again"

@@ -1,17 +1,17 @@
-"""Two loads of one article at once (two editors, a sync and an edit, two workers): both
-number the same next version and write their chunks under the same ids
-(``article::vN::n``) before either commits. The second commit is refused by the unique
-(article, version) row, and its clean-up deletes those ids: the chunks of the version that
-won. The article is then live with no chunks in the index (found by no search), and loading
-the same file again reports it unchanged without writing them back.
+"""Two loads of one article at once (two editors, a sync and an edit, two workers). Each
+load reserves its version number in the database (its version row) before it writes any
+chunk, so the two never write under the same ids (``article::vN::n``); the one with the
+higher number that commits is live, and a load whose number was passed by a newer live
+version is not kept (its chunks and its number go, the editor is told).
 
-Known, not fixed (review of 92f410a): the numbers would have to be reserved in the database
-before the chunks are written. The interleaving is forced here as in
-``test_deleted_articles.py``: a load that read the numbers before another load committed."""
+Before: both numbered the same next version, the second commit was refused, and its clean-up
+deleted the winner's chunks: the article was live but found by no search (review of
+92f410a). The interleaving is forced as in ``test_deleted_articles.py``: a load that read
+the numbers before another load committed."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
 from core.types import Visibility
 from knowledge.documents import Document
@@ -20,7 +20,6 @@ from server.container import Services
 from tests.conftest import TENANT
 
 ALL = Filters(TENANT, frozenset({Visibility.public, Visibility.internal}))
-pytestmark = pytest.mark.xfail(strict=True, reason="concurrent loads of one article share chunk ids (see docstring)")
 
 
 def kettle(text: str) -> Document:
@@ -47,10 +46,11 @@ def test_two_edits_at_once_leave_the_winner_searchable(services: Services) -> No
     kb.load_documents(TENANT, [kettle("Descale monthly.")])
     stale = kb._current(TENANT)  # a slow edit read kettle at v1: it writes v2 too
     assert kb.load_documents(TENANT, [kettle("Descale weekly.")]).versions == {"kettle": 2}
-    _late_load(services, stale, kettle("Descale daily."))
-    assert kb.get_article(TENANT, "kettle").version == 2
-    assert kb.load_documents(TENANT, [kettle("Descale weekly.")]).unchanged == ["kettle"]
-    assert _searchable(services) == [(2, "Descale weekly.")]
+    _late_load(services, stale, kettle("Descale daily."))  # its v2 is taken: it reserves v3
+    assert kb.get_article(TENANT, "kettle").version == 3
+    assert _searchable(services) == [(3, "Descale daily.")]  # the last commit is live, v2 retired
+    assert {c.id for c in services.index.chunks(TENANT)} == {"kettle::v3::0"}
+    assert kb.load_documents(TENANT, [kettle("Descale daily.")]).unchanged == ["kettle"]
 
 
 def test_an_edit_in_flight_while_the_article_is_deleted_and_loaded_again(services: Services) -> None:
@@ -62,4 +62,30 @@ def test_an_edit_in_flight_while_the_article_is_deleted_and_loaded_again(service
     kb.delete(TENANT, "kettle")
     assert kb.load_documents(TENANT, [kettle("Descale weekly.")]).versions == {"kettle": 2}
     _late_load(services, stale, kettle("Descale daily."))
-    assert _searchable(services) == [(2, "Descale weekly.")]
+    assert _searchable(services) == [(3, "Descale daily.")]
+    assert [(v.version, v.live) for v in kb.versions(TENANT, "kettle")] == [(2, False), (3, True)]
+
+
+def test_a_load_passed_by_a_newer_live_version_is_not_kept(services: Services) -> None:
+    """A load that reserved v2 and is still writing its chunks while another load reserves
+    v3 and commits: v3 stays live; the slower load's chunks and its number go, and the
+    editor is told."""
+    kb = services.kb
+    kb.load_documents(TENANT, [kettle("Descale monthly.")])
+    upsert = services.index.upsert
+    calls = {"n": 0}
+
+    def slow_upsert(tenant_id: str, chunks: Any, vectors: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first load is writing: the second one runs whole meanwhile
+            assert kb.load_documents(TENANT, [kettle("Descale weekly.")]).versions == {"kettle": 3}
+        upsert(tenant_id, chunks, vectors)
+
+    services.index.upsert = slow_upsert  # type: ignore[method-assign]
+    report = kb.load_documents(TENANT, [kettle("Descale daily.")])
+    services.index.upsert = upsert  # type: ignore[method-assign]
+    assert report.versions == {} and "another load made version 3" in next(iter(report.errors.values()))
+    assert kb.get_article(TENANT, "kettle").version == 3
+    assert _searchable(services) == [(3, "Descale weekly.")]
+    assert {c.id for c in services.index.chunks(TENANT)} == {"kettle::v3::0"}
+    assert [(v.version, v.live) for v in kb.versions(TENANT, "kettle")] == [(1, False), (3, True)]

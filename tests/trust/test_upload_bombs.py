@@ -14,7 +14,6 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from core.db.schema import ArticleVersion
 from core.models.fake import HashingEmbedder, ScriptedChatModel
 from server.app import create_app
 from server.container import Services
@@ -174,8 +173,11 @@ def test_card_numbers_in_file_names_are_redacted(kb_client: tuple[TestClient, Se
 
 def test_a_file_the_database_refuses_fails_alone_without_sql(kb_client: tuple[TestClient, Services]) -> None:
     client, svc = kb_client
-    with svc.store.session(TENANT) as s:  # a stale version row: the database refuses version 1 of "clash"
-        s.add(ArticleVersion(article_id="clash", version=1, content_hash="x", title="old", body="old"))
+    with svc.store.engine.begin() as conn:  # the database refuses every version row of "clash"
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse_clash BEFORE INSERT ON article_versions WHEN NEW.article_id = 'clash' "
+            "BEGIN SELECT RAISE(ABORT, 'constraint failed: refused by a trigger'); END"
+        )
     report, _, _ = _upload(
         client,
         ("clash.md", b"# Clash\n\nThe database refuses this one.\n"),
