@@ -428,7 +428,8 @@ class KnowledgeBase:
                             ArticleVersion.article_id == item.doc.id, ArticleVersion.version == item.version
                         )
                     )
-        except SQLAlchemyError as exc:  # a version row without chunks is listed, never live
+        except (SQLAlchemyError, StoreUnavailable) as exc:  # a version row without chunks is listed, never live
+            # never raised: the load's other files are committed and must still go live
             log.warning("could not release the version numbers of %s: %s", [i.doc.id for i in items], exc)
 
     def _go_live(self, tenant_id: str, batch: list[_Pending], report: LoadReport) -> None:
