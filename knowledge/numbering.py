@@ -16,6 +16,9 @@ holding the old text would keep serving it. So:
 - ``forget``: erasing a customer removes the tombstones of the articles published from their
   drafts (an id is a slug of its title: the customer's data) and raises the tenant's floor
   to their last versions instead;
+- ``forget_unfinished``: erasure also removes version rows that never got their article row
+  (a load reserves its number, ``knowledge/kb.py: _reserve``, and died before its commit):
+  they hold a text and an id no one can find by its source; the floor keeps their numbers;
 - ``close_tenant``: deleting a tenant (which erases its tombstones) raises the floor kept in
   ``kb_state``, which outlives the tenant, to the highest number the tenant used, and bumps
   the tenant's KB counter in the same unit of work, so every worker drops its pointers and a
@@ -33,7 +36,7 @@ from core.db.schema import Article, ArticleTombstone, ArticleVersion, KbState, u
 from core.db.store import session_tenant
 from core.errors import Conflict
 
-__all__ = ["bury", "close_tenant", "deleted_versions", "forget", "revive"]
+__all__ = ["bury", "close_tenant", "deleted_versions", "forget", "forget_unfinished", "revive"]
 
 
 def deleted_versions(session: Session) -> tuple[dict[str, int], int]:
@@ -93,6 +96,35 @@ def close_tenant(session: Session, tenant_id: str) -> None:
         session.add(KbState(tenant_id=tenant_id, generation=1, version_floor=highest))
 
 
+def _raise_floor(session: Session, highest: int) -> None:
+    tenant_id = session_tenant(session)
+    state = session.get(KbState, tenant_id)
+    if state is None:
+        session.add(KbState(tenant_id=tenant_id, generation=0, version_floor=highest))
+    elif int(state.version_floor or 0) < highest:
+        state.version_floor = highest
+
+
+def forget_unfinished(session: Session) -> int:
+    """In a tenant session (erasure): remove the version rows of article ids that have no
+    article row — numbers reserved by loads that never committed (a load still running then
+    fails its commit with "load it again"); the tenant's floor rises to their versions.
+    Returns how many rows went."""
+    rows = list(
+        session.scalars(
+            select(ArticleVersion).where(~ArticleVersion.article_id.in_(select(Article.external_id)))
+        )
+    )
+    if not rows:
+        return 0
+    highest = max(int(r.version) for r in rows)
+    for row in rows:
+        session.delete(row)
+    _raise_floor(session, highest)
+    session.flush()
+    return len(rows)
+
+
 def forget(session: Session, article_ids: Iterable[str]) -> int:
     """In a tenant session (erasure): remove the tombstones of ``article_ids`` and raise the
     tenant's floor to their last versions, so no number is used again without keeping the
@@ -106,11 +138,6 @@ def forget(session: Session, article_ids: Iterable[str]) -> int:
     highest = max(int(r.last_version) for r in rows)
     for row in rows:
         session.delete(row)
-    tenant_id = session_tenant(session)
-    state = session.get(KbState, tenant_id)
-    if state is None:
-        session.add(KbState(tenant_id=tenant_id, generation=0, version_floor=highest))
-    elif int(state.version_floor or 0) < highest:
-        state.version_floor = highest
+    _raise_floor(session, highest)
     session.flush()
     return len(rows)

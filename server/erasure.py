@@ -31,7 +31,7 @@ from core.db.schema import (
 from core.db.store import Store
 from core.errors import NotFound
 from knowledge.kb import KnowledgeBase
-from knowledge.numbering import forget
+from knowledge.numbering import forget, forget_unfinished
 
 ERASED_ACTOR = "customer:erased"
 
@@ -100,6 +100,8 @@ class Erasure:
                 except NotFound:
                     continue
         # Their ids (a slug of the draft's title) stay in no tombstone; the floor keeps the numbers.
+        # ... nor does a version row of a load that died before its article row was written.
         with self.store.session(tenant_id) as s:
             forget(s, deleted)
+            forget_unfinished(s)
         return len(deleted)

@@ -219,3 +219,28 @@ def test_erasing_a_customer_keeps_no_tombstone_of_their_published_drafts(service
     assert floor == 2
     # The same id loaded again (an editor writes the article anew) still takes a new number.
     assert services.kb.load_documents(TENANT, [learned]).versions == {learned.id: 3}
+
+
+def test_erasure_removes_a_version_row_whose_load_died_before_its_article_row(services: Services) -> None:
+    """A load reserves its number (a version row holding the text) before its article row
+    exists; a process that dies in between leaves the row with an id no source leads to.
+    Erasing a customer who had drafts removes such rows (the floor keeps the numbers)."""
+    from core.db.schema import KbDraft
+    from server.erasure import Erasure
+
+    with services.store.session(TENANT) as s:
+        s.add(KbDraft(customer_id="cus_7", title="Refund for Ann's kettle", body="..."))
+        s.add(
+            ArticleVersion(
+                article_id="learned-refund-for-ann-s-kettle",
+                version=4,
+                content_hash="h",
+                title="Refund for Ann's kettle",
+                body="Ann's refund text",
+            )
+        )
+    services.kb.load_documents(TENANT, [kettle("Descale monthly.")])  # a finished article stays
+    Erasure(services.store, services.kb).erase_customer(TENANT, "cus_7", "test")
+    with services.store.session(TENANT) as s:
+        assert [(v.article_id, v.version) for v in s.scalars(select(ArticleVersion))] == [("kettle", 1)]
+        assert s.scalar(select(KbState.version_floor).where(KbState.tenant_id == TENANT)) == 4
