@@ -27,7 +27,7 @@ holding the old text would keep serving it. So:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -115,14 +115,7 @@ def forget_unfinished(session: Session) -> int:
             select(ArticleVersion).where(~ArticleVersion.article_id.in_(select(Article.external_id)))
         )
     )
-    if not rows:
-        return 0
-    highest = max(int(r.version) for r in rows)
-    for row in rows:
-        session.delete(row)
-    _raise_floor(session, highest)
-    session.flush()
-    return len(rows)
+    return _drop_keeping_numbers(session, rows, [int(r.version) for r in rows])
 
 
 def forget(session: Session, article_ids: Iterable[str]) -> int:
@@ -133,11 +126,16 @@ def forget(session: Session, article_ids: Iterable[str]) -> int:
     if not ids:
         return 0
     rows = list(session.scalars(select(ArticleTombstone).where(ArticleTombstone.article_id.in_(ids))))
+    return _drop_keeping_numbers(session, rows, [int(r.last_version) for r in rows])
+
+
+def _drop_keeping_numbers(session: Session, rows: Sequence[object], versions: Sequence[int]) -> int:
+    """Delete ``rows`` (they held the numbers ``versions``) and raise the tenant's floor to
+    the highest of them; returns how many went."""
     if not rows:
         return 0
-    highest = max(int(r.last_version) for r in rows)
     for row in rows:
         session.delete(row)
-    _raise_floor(session, highest)
+    _raise_floor(session, max(versions))
     session.flush()
     return len(rows)

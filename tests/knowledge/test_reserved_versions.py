@@ -35,6 +35,25 @@ def rows(services: Services) -> list[tuple[str, int]]:
         return sorted(s.execute(select(ArticleVersion.article_id, ArticleVersion.version)).tuples().all())
 
 
+def _release_while_the_database_is_down(services: Services) -> Any:
+    """``kb._release`` as it runs when ``store.session`` raises ``StoreUnavailable``."""
+    from core.errors import StoreUnavailable
+
+    real_release, real_session = services.kb._release, services.store.session
+
+    def boom(*a: Any) -> Any:
+        raise StoreUnavailable("down")
+
+    def release(tenant_id: str, items: Any) -> None:
+        services.store.session = boom  # type: ignore[method-assign,assignment]
+        try:
+            real_release(tenant_id, items)
+        finally:
+            services.store.session = real_session  # type: ignore[method-assign]
+
+    return release
+
+
 def test_a_failed_write_whose_numbers_cannot_be_released_is_reported(services: Services) -> None:
     """the store goes away between the failed commit and the release"""
     from core.errors import StoreUnavailable
@@ -47,27 +66,16 @@ def test_a_failed_write_whose_numbers_cannot_be_released_is_reported(services: S
         raise StoreUnavailable("down")
 
     kb._commit = boom  # type: ignore[method-assign,assignment]
-    real_session = services.store.session
-
-    def release(tenant_id: str, items: Any) -> None:
-        services.store.session = boom  # type: ignore[method-assign,assignment]
-        try:
-            real_release(tenant_id, items)
-        finally:
-            services.store.session = real_session  # type: ignore[method-assign]
-
-    kb._release = release  # type: ignore[method-assign]
+    kb._release = _release_while_the_database_is_down(services)  # type: ignore[method-assign]
     try:
         report = kb.load_documents(TENANT, [doc("kettle", "Descale daily.")])
     finally:
         kb._commit, kb._release = real_commit, real_release  # type: ignore[method-assign]
-    print(report)
     assert pending(services) == 0
     assert "kettle" in str(report.errors)
 
 
 def test_a_superseded_file_whose_number_cannot_be_released_leaves_the_others_live(services: Services) -> None:
-    from core.errors import StoreUnavailable
 
     kb = services.kb
     kb.load_documents(TENANT, [doc("kettle", "Descale monthly."), doc("toaster", "Crumbs.")])
@@ -81,20 +89,8 @@ def test_a_superseded_file_whose_number_cannot_be_released_leaves_the_others_liv
         upsert(tenant_id, chunks, vectors)
 
     real_release = kb._release
-    real_session = services.store.session
-
-    def boom(*a: Any) -> Any:
-        raise StoreUnavailable("down")
-
-    def release(tenant_id: str, items: Any) -> None:
-        services.store.session = boom  # type: ignore[method-assign,assignment]
-        try:
-            real_release(tenant_id, items)
-        finally:
-            services.store.session = real_session  # type: ignore[method-assign]
-
     services.index.upsert = slow  # type: ignore[method-assign]
-    kb._release = release  # type: ignore[method-assign]
+    kb._release = _release_while_the_database_is_down(services)  # type: ignore[method-assign]
     try:
         report = kb.load_documents(TENANT, [doc("kettle", "Descale daily."), doc("toaster", "No crumbs.")])
     finally:
