@@ -67,10 +67,10 @@ class _Pending:
     doc: Document
     version: int  # the new one
     old_version: int  # the live one (0: the article has no row, even when it had versions once)
-    old_chunks: int
     chunks: list[Chunk]
     flags: list[dict[str, object]] | None = None  # trust: suspicious passages for the editor
     content_hash: str = ""  # of the document as loaded (before redaction)
+    old_chunks: int = 0  # of the version this one replaces, read when it is committed (``_commit``)
 
 
 def live_versions_from(store: Store) -> Callable[[str], dict[str, int]]:
@@ -178,7 +178,7 @@ class KnowledgeBase:
                 continue
             seen[doc.id] = where
             raw_hash = doc.content_hash  # versions are keyed by the source content: unchanged costs no scan
-            old_hash, old_version, old_chunks = current.get(doc.id, ("", 0, 0))
+            old_hash, old_version = current.get(doc.id, ("", 0))
             if old_hash == raw_hash:
                 report.unchanged.append(doc.id)
                 report.versions[doc.id] = old_version
@@ -203,7 +203,7 @@ class KnowledgeBase:
             if not chunks:
                 report.errors[where] = f"{where}: no text to index"
                 continue
-            todo.append(_Pending(doc, version, old_version, old_chunks, chunks, flags, raw_hash))
+            todo.append(_Pending(doc, version, old_version, chunks, flags, raw_hash))
         todo = self._within_budget(todo, spent, report)
         total = done + len(todo)
         if progress:
@@ -266,22 +266,13 @@ class KnowledgeBase:
         report.errors.update(over)
         return [item for item in todo if (item.doc.source or item.doc.id) not in over]
 
-    def _current(self, tenant_id: str) -> tuple[dict[str, tuple[str, int, int]], dict[str, int], int]:
-        """(article id -> (content hash, live version, chunk count of that version), deleted
-        article id -> its last version, the tenant's version floor): ``knowledge/numbering.py``."""
+    def _current(self, tenant_id: str) -> tuple[dict[str, tuple[str, int]], dict[str, int], int]:
+        """(article id -> (content hash, live version), deleted article id -> its last version,
+        the tenant's version floor): ``knowledge/numbering.py``. What a committed version
+        replaces (the chunks to retire) is read again at its commit."""
         with self.store.session(tenant_id) as s:
-            rows = s.execute(
-                select(
-                    Article.external_id, Article.content_hash, Article.current_version, ArticleVersion.chunk_count
-                ).join(
-                    ArticleVersion,
-                    (ArticleVersion.article_id == Article.external_id)
-                    & (ArticleVersion.version == Article.current_version)
-                    & (ArticleVersion.tenant_id == Article.tenant_id),
-                    isouter=True,
-                )
-            )
-            live = {eid: (h, v, int(n or 0)) for eid, h, v, n in rows}
+            rows = s.execute(select(Article.external_id, Article.content_hash, Article.current_version))
+            live = {eid: (h, v) for eid, h, v in rows}
             last, floor = deleted_versions(s)
             return live, last, floor
 
