@@ -199,6 +199,14 @@ class Services:
     def access(self) -> AccessCache:
         return AccessCache(self.store)
 
+    def tenant_deleted(self, tenant_id: str) -> None:
+        """The tenant is gone: drop its KB state here too (keyword rows, live pointers), then
+        what ``tenant_changed`` drops. Other workers learn it from the KB counter."""
+        for built in ("keyword", "live_versions"):  # only what this process has built
+            if built in self.__dict__:
+                getattr(self, built).forget(tenant_id)
+        self.tenant_changed(tenant_id)
+
     def tenant_changed(self, tenant_id: str) -> None:
         """A tenant's configuration changed (or it was deleted): drop what was built from it."""
         if "access" in self.__dict__:

@@ -122,10 +122,7 @@ class Onboarding:
                 counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
             s.execute(delete(Tenant).where(Tenant.id == tenant_id))
         self.services.index.delete_tenant(tenant_id)
-        for built in ("keyword", "live_versions"):  # this worker's copies, without building them
-            if built in self.services.__dict__:
-                getattr(self.services, built).forget(tenant_id)
-        self.services.tenant_changed(tenant_id)
+        self.services.tenant_deleted(tenant_id)
         with self.services.store.admin_session() as s:
             # On record outside the erased tenant, as the erasure log does for customers.
             s.add(AuditEntry(tenant_id="_system", actor=actor, action="tenant.deleted", target=tenant_id,
