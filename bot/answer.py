@@ -160,31 +160,9 @@ class GroundedAnswerer:
         messages; ``threshold``: the tenant's abstain threshold (None: the default);
         ``vocabulary(stems)``: the tenant's KB document frequencies (an answerability signal)."""
         settings = settings or ComposeSettings(today=date.today())
-        answer = self._answer(
-            question, passages, on_token, language, company, query, customer, settings, said_before,
-            customer_said, threshold, vocabulary,
-        )
-        answer.settings = settings
-        return answer
-
-    def _answer(
-        self,
-        question: str,
-        passages: list[Passage],
-        on_token: TokenSink | None,
-        language: str,
-        company: str,
-        query: str,
-        customer: CustomerFacts | None,
-        settings: ComposeSettings,
-        said_before: Sequence[str],
-        customer_said: Sequence[str],
-        threshold: float | None,
-        vocabulary: Callable[[Sequence[str]], Mapping[str, int]] | None,
-    ) -> Answer:
         threshold = threshold if threshold is not None else settings.answer_threshold
         if not passages and customer is None:
-            return Answer("", [], 0.0, "abstain")
+            return Answer("", [], 0.0, "abstain", settings=settings)
         selection = self.composer.select(
             question,
             passages,
@@ -197,21 +175,21 @@ class GroundedAnswerer:
         )
         p, flags = self.answerability(selection, threshold)
         if not any(flags):
-            return Answer("", [], p, "abstain", list(passages))
+            return Answer("", [], p, "abstain", list(passages), settings=settings)
         composition = self.composer.compose(selection, settings, answer=flags, customer_said=customer_said)
         if not composition.text:
-            return Answer("", [], p, "abstain", list(passages))
+            return Answer("", [], p, "abstain", list(passages), settings=settings)
         if self.chat.follows_instructions:
             generated = self._phrase(question, composition, on_token, language, company, p)
             if generated is not None:
-                generated.passages = list(passages)
+                generated.passages, generated.settings = list(passages), settings
                 return generated
         elif on_token is not None and composition.text:
             # Composed, not generated: the whole answer exists at once, so it goes out as one
             # piece (word by word it reached the widget in the same instant, at the cost of an
             # output-filter scan and an event per released piece).
             on_token(composition.text)
-        return Answer(composition.text, composition.citations, p, "extractive", list(passages))
+        return Answer(composition.text, composition.citations, p, "extractive", list(passages), settings=settings)
 
     def extractive(self, question: str, passages: list[Passage], settings: ComposeSettings | None = None) -> Answer:
         """The composed answer without a model and without the abstain decision (a fallback
