@@ -329,8 +329,37 @@ def select(
     return Selection(question, choices, units, idf)
 
 
+CONTINUATION_CHARS = 400
+
+
+def _continuation(ranked: list[Scored], best: Scored, part: Part) -> Scored | None:
+    """For "how do I …" answered by one sentence of a paragraph: the paragraph's next sentence,
+    when the two together stay short (``CONTINUATION_CHARS``). An instruction's caveat or
+    timing usually follows it in the same paragraph ("… set up the new one with us. Don't
+    cancel the old one until it is in place, which takes up to 3 working days."), and a
+    sentence cut from it reads as the whole procedure."""
+    unit = best.unit
+    if "steps" not in part.wants or unit.kind != "sentence" or unit.is_account:
+        return None
+    nxt = next(
+        (
+            s
+            for s in ranked
+            if s.unit.kind == "sentence"
+            and s.unit.source == unit.source
+            and s.unit.block == unit.block
+            and s.unit.position == unit.position + 1
+        ),
+        None,
+    )
+    if nxt is None or len(unit.plain) + len(nxt.unit.plain) > CONTINUATION_CHARS:
+        return None
+    return nxt
+
+
 def _choose(ranked: list[Scored], part: Part) -> list[Scored]:
-    """The best unit, plus: the whole numbered list for "how do I"; a near-tie row of the same
+    """The best unit, plus: the whole numbered list for "how do I" (or, for a sentence, the
+    paragraph's next sentence: ``_continuation``); a near-tie row of the same
     table (an ambiguous "the longer one" shows both); one near-tie unit of the same section
     (a table row and the sentence under it that completes it), or of another section of the
     same article within 0.05."""
@@ -344,6 +373,9 @@ def _choose(ranked: list[Scored], part: Part) -> list[Scored]:
             return [whole]
     if best.unit.kind in ("steps", "list", "account", "section"):
         return chosen
+    follow = _continuation(ranked, best, part)
+    if follow is not None:
+        chosen.append(follow)
     for other in ranked[1:4]:
         u = other.unit
         same_section = u.section == best.unit.section
@@ -354,6 +386,7 @@ def _choose(ranked: list[Scored], part: Part) -> list[Scored]:
             and other.score >= best.score - (0.04 if same_section else 0.05)
             and u.plain not in best.unit.plain
             and best.unit.plain not in u.plain
+            and other is not follow
         ):
             chosen.append(other)
             break

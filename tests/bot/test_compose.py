@@ -306,3 +306,38 @@ def test_the_calibrated_decision_abstains_off_topic_and_the_tenant_sets_the_thre
     assert fitted.answer("How much does express shipping cost?", passages, settings=GBP).mode == "extractive"
     strict = ComposeSettings(today=TODAY, currency="GBP", answer_threshold=1.0)
     assert fitted.answer("How much does express shipping cost?", passages, settings=strict).mode == "abstain"
+
+
+BANK = (
+    "bank",
+    "Paying by bank transfer",
+    """# Paying by bank transfer
+
+## Moving to a new bank
+
+When you change bank account, set up the new standing order with us in the app. Keep the old one open
+until the new instruction is in place, which takes up to 3 working days.
+
+## Statements
+
+We send a statement by email on the first day of every month.
+""",
+)
+
+
+def test_a_how_to_sentence_keeps_the_next_sentence_of_its_paragraph() -> None:
+    answer = ask("How do I change my standing order to a new bank account?", kb(BANK))
+    assert "set up the new standing order" in answer.text
+    assert "3 working days" in answer.text, "the instruction's caveat, in the same paragraph, was cut off"
+    assert "statement by email" not in answer.text
+
+
+def test_a_next_sentence_past_the_length_cap_is_left_out() -> None:
+    long_tail = "Keep the old one open until the new instruction is in place" + ", and then some more" * 20 + "."
+    body = BANK[2].replace(
+        "Keep the old one open\nuntil the new instruction is in place, which takes up to 3 working days.",
+        long_tail.strip(),
+    )
+    answer = ask("How do I change my standing order to a new bank account?", kb((BANK[0], BANK[1], body)))
+    assert "set up the new standing order" in answer.text
+    assert "Keep the old one open" not in answer.text, "a sentence past the length cap"
