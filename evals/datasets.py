@@ -64,7 +64,13 @@ def mtrag(source: Source, limit: int | None, seed: int, data_dir: Path) -> Built
         for c in r["contexts"]:
             docs.setdefault(
                 c["document_id"],
-                Document(id=c["document_id"], title=_title(c["text"]), body=c["text"].strip(), source="mtrag"),
+                Document(
+                    id=c["document_id"],
+                    title=_title(c["text"]),
+                    body=c["text"].strip(),
+                    # one file per passage: the KB's per-file limits apply to each, not to the collection
+                    source=f"mtrag/{collection}/{c['document_id']}",
+                ),
             )
         users = [t["text"] for t in r["input"] if t["speaker"] == "user"]
         label = (r.get("answerability") or [""])[0]
@@ -126,7 +132,7 @@ def dstc10(source: Source, limit: int | None, seed: int, data_dir: Path) -> Buil
                         title=f"{name}: {doc['title']}",
                         body=doc["body"],
                         visibility=Visibility.public,
-                        source="dstc10",
+                        source=f"dstc10/{domain}-{entity_id}-{doc_id}",
                     )
                 )
     return Built(picked, docs, total=len(cases))

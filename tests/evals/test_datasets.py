@@ -26,6 +26,9 @@ def test_mtrag_builds_a_kb_with_every_reference_passage_and_samples_by_seed() ->
         assert set(case.expect.articles) <= ids
         assert 1 <= len(case.turns) <= 2
         assert case.expect.abstain is not True or not case.expect.articles
+    # Each passage is a file of its own: the KB's per-file chunk limit (1,000) applies to each
+    # passage, not to the whole collection (govt's passages are over 1,000 chunks together).
+    assert len({d.source for d in built.documents}) == len(built.documents)
 
 
 def test_dstc10_kb_holds_the_entities_faqs() -> None:
@@ -33,6 +36,7 @@ def test_dstc10_kb_holds_the_entities_faqs() -> None:
     ids = {d.id for d in built.documents}
     assert all(set(c.expect.articles) <= ids for c in built.cases)
     assert len(ids) > len(built.cases)  # distractors: the other FAQs of the same entities
+    assert len({d.source for d in built.documents}) == len(built.documents)
 
 
 def test_banking77_holds_out_a_test_set_disjoint_from_training() -> None:
