@@ -70,7 +70,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         choice = _whole(selection)
     part: Part = choice.part
     ranked = choice.ranked
-    stems = content_stems(part.text)
+    stems = [w for w in content_stems(part.text) if w not in selection.ignore]
     everything: set[str] = set()
     for u in selection.units:
         everything |= u.search_stems
@@ -78,7 +78,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     idf = selection.idf
     cov_any = coverage(stems, everything, idf, default_idf)
     missing = sum(w not in everything for w in stems)
-    focus = content_stems(part.focus)
+    focus = [w for w in content_stems(part.focus) if w not in selection.ignore]
     vocabulary = selection.vocabulary
     # Words of the question itself the help center never uses ("interest", a language, a
     # product it does not sell); without the tenant's vocabulary, the retrieved units'.

@@ -10,6 +10,7 @@ instruction-following model's phrasing must pass before it replaces the composed
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -49,6 +50,7 @@ class ComposeSettings:
     locale: str = "en"
     closed: frozenset[date] = frozenset()
     answer_threshold: float | None = None  # the tenant's abstain threshold (None: the fitted default)
+    company: str = ""  # the tenant's name: a customer's "from <company>" says nothing about which unit answers
 
     @classmethod
     def for_tenant(cls, policy: TenantPolicy, now: datetime, language: str = "en") -> ComposeSettings:
@@ -61,6 +63,7 @@ class ComposeSettings:
             locale=language or "en",
             closed=policy.hours.closed_dates,
             answer_threshold=getattr(config, "answer_threshold", None) if config is not None else None,
+            company=config.name if config is not None else "",
         )
 
     @property
@@ -103,6 +106,24 @@ def _rate_unit(pc: PartChoice, question: str) -> AnswerUnit | None:
     return None
 
 
+def brand_stems(company: str, units: Sequence[AnswerUnit]) -> frozenset[str]:
+    """The stems of the words of the company's name that are a name, not a word of the trade:
+    a word of ``company`` the units only ever write capitalised ("Larkspur", "Northwind"),
+    not one they also use in lower case ("energy", "bank" in "Acme Energy", "Acme Bank").
+    Web and e-mail addresses don't count ("help.acme.example"). Every article is about the
+    company, so its name in a question ("an email from Acme") says nothing about which unit
+    answers. Empty for no name."""
+    words = [w for w in re.findall(r"[A-Za-z][A-Za-z'-]+", company) if content_stems(w)]
+    if not words:
+        return frozenset()
+    brand: set[str] = set()
+    for word in words:
+        lower = re.compile(rf"(?<![\w.@/-]){re.escape(word.lower())}(?![\w@/-]|\.\w)")
+        if not any(lower.search(u.text) for u in units):
+            brand.update(content_stems(word))
+    return frozenset(brand)
+
+
 def _asks(text: str) -> bool:
     """A question (not a statement such as "When I switched last month, I had a meter.")."""
     return "?" in text or (not text.rstrip().endswith(".") and any(p.wants for p in analyse(text).parts))
@@ -134,7 +155,14 @@ class Composer:
             # The earlier reply answered a statement ("I'm moving out on 27 March."): saying it
             # again to the question that follows is no repeat.
             said_before = ()
-        selection = select(q, units, self.embedder, said_before=said_before, tried=customer_said)
+        selection = select(
+            q,
+            units,
+            self.embedder,
+            said_before=said_before,
+            tried=customer_said,
+            ignore=brand_stems(settings.company, units),
+        )
         if vocabulary is not None:
             stems = sorted({s for p in q.parts for s in content_stems(p.text)})
             selection.vocabulary = dict(vocabulary(stems))

@@ -101,6 +101,7 @@ class Selection:
     units: list[AnswerUnit]
     idf: dict[str, float] = field(default_factory=dict)
     vocabulary: dict[str, int] | None = None  # KB document frequency of the question's stems
+    ignore: frozenset[str] = frozenset()  # stems left out of coverage (``select``'s ``ignore``)
 
     def chosen_units(self) -> list[AnswerUnit]:
         out: list[AnswerUnit] = []
@@ -241,13 +242,15 @@ def select(
     *,
     said_before: Sequence[str] = (),
     tried: Sequence[str] = (),
+    ignore: AbstractSet[str] = frozenset(),
 ) -> Selection:
     """Score every unit for every part and choose what answers each part (best first).
 
     ``said_before``: the bot's earlier replies in this conversation; ``tried``: what the
-    customer said they already did."""
+    customer said they already did; ``ignore``: stems left out of coverage (the company's
+    own name: every article is about the company, so "an email from <company>" names no unit)."""
     if not units:
-        return Selection(question, [PartChoice(p, [], []) for p in question.parts], units)
+        return Selection(question, [PartChoice(p, [], []) for p in question.parts], units, ignore=frozenset(ignore))
     stems = {i: u.search_stems for i, u in enumerate(units)}
     idf = _idf(units, stems)
     default_idf = math.log(1 + len(units))
@@ -265,7 +268,7 @@ def select(
     ctx_sims = unit_vecs @ ctx_vec
     tried_sims = (unit_vecs @ tried_vecs.T).max(axis=1) if len(tried_texts) else np.zeros(len(units))
     before = [_norm(t) for t in said_before if t.strip()]
-    ctx_stems = [w for w in content_stems(question.context)]
+    ctx_stems = [w for w in content_stems(question.context) if w not in ignore]
     said_quantities = [q for t in tried for q in quantities(t)]  # figures from the customer's earlier turns
     first_of: dict[str, int] = {}
     for u in units:
@@ -274,7 +277,7 @@ def select(
     choices: list[PartChoice] = []
     for k, part in enumerate(question.parts):
         sims = unit_vecs @ part_vecs[k]
-        p_stems = content_stems(part.text)
+        p_stems = [w for w in content_stems(part.text) if w not in ignore]
         focus = set(content_stems(part.focus))
         q_stems = p_stems + [w for w in ctx_stems if w not in p_stems]
         # The question's own words count most, a statement before it less, earlier turns least.
@@ -326,7 +329,7 @@ def select(
             scored.append(Scored(u, s, float(sims[i]), cov, typed >= 0 or not (part.wants & set(WANT_KINDS))))
         scored.sort(key=lambda x: x.score, reverse=True)
         choices.append(PartChoice(part, _choose(scored, part), scored))
-    return Selection(question, choices, units, idf)
+    return Selection(question, choices, units, idf, ignore=frozenset(ignore))
 
 
 CONTINUATION_CHARS = 400

@@ -341,3 +341,29 @@ def test_a_next_sentence_past_the_length_cap_is_left_out() -> None:
     answer = ask("How do I change my standing order to a new bank account?", kb((BANK[0], BANK[1], body)))
     assert "set up the new standing order" in answer.text
     assert "Keep the old one open" not in answer.text, "a sentence past the length cap"
+
+
+
+BRAND = (
+    "perks",
+    "Acme perks",
+    "# Acme perks\n\nAcme members get Acme Energy points with every bill.\n\nSaving energy at home lowers your bill.\n",
+)
+
+
+def test_the_companys_own_name_in_a_question_covers_nothing() -> None:
+    from dataclasses import replace
+
+    from bot.answerability import features
+    from bot.compose import Composer, brand_stems
+    from bot.compose.units import from_passages
+
+    passages = kb(BRAND)
+    assert brand_stems("Acme Energy", from_passages(passages)) == {"acm"}, "'energy' is a word of the trade here"
+    composer = Composer(HashingEmbedder())
+    acme = replace(GBP, company="Acme Energy")
+    named = features(composer.select("Does Acme install heat pumps?", passages, settings=acme))
+    plain = features(composer.select("Do you install heat pumps?", passages, settings=acme))
+    unnamed = features(composer.select("Does Acme install heat pumps?", passages, settings=GBP))
+    assert named["coverage"] == named["coverage_any"] == plain["coverage"] == 0.0
+    assert unnamed["coverage"] > 0, "without the company's name, 'Acme' in the question matched the perks article"
