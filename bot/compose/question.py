@@ -117,7 +117,8 @@ def stem(word: str) -> str:
 
 
 def content_stems(text: str) -> list[str]:
-    """Stems of the content words of ``text``, in order, without repeats."""
+    """Stems of the content words of ``text``, in order, without repeats. A curly apostrophe
+    (phones and word processors: "can’t", "Acme’s") reads as a straight one."""
     return list(_content_stems(text))
 
 
@@ -125,8 +126,8 @@ def content_stems(text: str) -> list[str]:
 def _content_stems(text: str) -> tuple[str, ...]:
     """``content_stems`` computed once per text (KB units are read again every turn)."""
     out: list[str] = []
-    for w in _WORD.findall(text):
-        lw = w.lower().strip(".,'’-")
+    for w in _WORD.findall(text.replace("’", "'")):
+        lw = w.lower().strip(".,'-")
         if not lw or lw in _STOP or len(lw) < 2 and not lw.isdigit():
             continue
         s = stem(lw)

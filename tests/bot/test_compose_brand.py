@@ -64,3 +64,21 @@ def test_a_trade_word_of_the_name_that_opens_a_sentence_still_tells_the_units_ap
     assert cov["Home insurance covers fire and theft."] > cov["Car insurance covers accidents and theft."], (
         "'home' of 'Home Bank' is the customer's word here, and only the home unit has it"
     )
+
+
+def test_a_curly_apostrophe_reads_as_a_straight_one() -> None:
+    # Phones and word processors type "can’t" and "Acme’s": the same words as "can't", "Acme's".
+    from bot.answerability import features
+
+    passages = kb(
+        (
+            "signin",
+            "Signing in",
+            "# Signing in\n\nIf you can't sign in at Acme, tap Forgot password. We email you a link.\n",
+        )
+    )
+    composer = Composer(HashingEmbedder())
+    acme = replace(GBP, company="Acme")
+    straight = features(composer.select("I can't sign in to Acme's app, what should I do?", passages, settings=acme))
+    curly = features(composer.select("I can’t sign in to Acme’s app, what should I do?", passages, settings=acme))
+    assert curly == straight, "a curly apostrophe made 'can’t' and 'acme’' words the help center never uses"
