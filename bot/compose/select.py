@@ -81,6 +81,7 @@ class Scored:
     sim: float
     coverage: float
     typed: bool  # holds what the part asks for (True when the part asks for no type)
+    tried: bool = False  # what the customer says they already did (pushed down)
 
 
 @dataclass
@@ -324,9 +325,10 @@ def select(
                 s += 0.5 if u.is_account else 0.15
             if before and (said := _norm(u.plain)) and any(said in b for b in before):
                 s -= 0.08
-            if tried_sims[i] > 0.6:
+            if was_tried := bool(tried_sims[i] > 0.6):
                 s -= 0.25
-            scored.append(Scored(u, s, float(sims[i]), cov, typed >= 0 or not (part.wants & set(WANT_KINDS))))
+            typed_ok = typed >= 0 or not (part.wants & set(WANT_KINDS))
+            scored.append(Scored(u, s, float(sims[i]), cov, typed_ok, was_tried))
         scored.sort(key=lambda x: x.score, reverse=True)
         choices.append(PartChoice(part, _choose(scored, part), scored))
     return Selection(question, choices, units, idf, ignore=frozenset(ignore))
@@ -340,7 +342,8 @@ def _continuation(ranked: list[Scored], best: Scored, part: Part) -> Scored | No
     when the two together stay short (``CONTINUATION_CHARS``). An instruction's caveat or
     timing usually follows it in the same paragraph ("… set up the new one with us. Don't
     cancel the old one until it is in place, which takes up to 3 working days."), and a
-    sentence cut from it reads as the whole procedure."""
+    sentence cut from it reads as the whole procedure. Not one the customer says they
+    already did (selection pushes that down)."""
     unit = best.unit
     if "steps" not in part.wants or unit.kind != "sentence" or unit.is_account:
         return None
@@ -355,7 +358,7 @@ def _continuation(ranked: list[Scored], best: Scored, part: Part) -> Scored | No
         ),
         None,
     )
-    if nxt is None or len(unit.plain) + len(nxt.unit.plain) > CONTINUATION_CHARS:
+    if nxt is None or nxt.tried or len(unit.plain) + len(nxt.unit.plain) > CONTINUATION_CHARS:
         return None
     return nxt
 

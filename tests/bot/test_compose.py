@@ -367,3 +367,10 @@ def test_the_companys_own_name_in_a_question_covers_nothing() -> None:
     unnamed = features(composer.select("Does Acme install heat pumps?", passages, settings=GBP))
     assert named["coverage"] == named["coverage_any"] == plain["coverage"] == 0.0
     assert unnamed["coverage"] > 0, "without the company's name, 'Acme' in the question matched the perks article"
+
+
+def test_the_next_sentence_is_not_one_the_customer_says_they_already_did() -> None:
+    said = ["I already kept the old one open until the new instruction was in place."]
+    answer = ask("How do I change my standing order to a new bank account?", kb(BANK), customer_said=said)
+    assert "set up the new standing order" in answer.text
+    assert "Keep the old one open" not in answer.text, "the customer said they already did it"
