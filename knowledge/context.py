@@ -69,7 +69,7 @@ class ContextBuilder:
         the tenant's ``private_fields``; ``for_agent`` keeps them (agents and the copilot see them)."""
         if not customer_id:
             return None  # anonymous visitors get no CRM access
-        with self.store.read_session(tenant_id) as s:
+        with self.store.read_core(tenant_id) as s:  # Core reads, no ORM session (every turn of a signed-in customer)
             try:
                 facts = customer_facts(s, customer_id)
             except NotFound:

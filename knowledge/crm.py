@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from core.db.schema import Conversation, CrmNote, Customer, Message, Order, Ticket
-from core.db.store import Store, session_tenant
+from core.db.store import CoreSession, Store, session_connection, session_tenant
 from core.errors import InvalidInput, NotFound
 from core.types import CustomerFacts, OrderFact, TicketFact
 
@@ -201,11 +201,13 @@ _TICKETS = _of_customer(Ticket.__table__, Ticket.__table__.c.created_at.desc())
 _NOTES = _of_customer(CrmNote.__table__, CrmNote.__table__.c.created_at.desc())
 
 
-def customer_facts(session: Session, customer_id: str, *, max_orders: int = 5, max_tickets: int = 5) -> CustomerFacts:
+def customer_facts(
+    session: Session | CoreSession, customer_id: str, *, max_orders: int = 5, max_tickets: int = 5
+) -> CustomerFacts:
     """Facts about one customer. The session is tenant-scoped (its tenant filters every read
     here), so another tenant's customer with the same id is invisible."""
     key = {"tenant_id": session_tenant(session), "customer_id": customer_id}
-    conn = session.connection()
+    conn = session_connection(session)
     cust = conn.execute(_CUSTOMER, key).first()
     if cust is None:
         raise NotFound(f"No customer {customer_id!r}")

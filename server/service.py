@@ -54,6 +54,7 @@ from core.db.conversations import (
     turns_of,
 )
 from core.db.schema import Conversation, Handoff, Message, utcnow
+from core.db.store import CoreSession
 from core.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, StoreUnavailable
 from core.events import Event, agent_topic, customer_topic, queue_topic
 from core.models.guard import model_budget
@@ -252,7 +253,7 @@ class ConversationService:
         work runs), then the message, redacted at the door (once), is stored."""
         redacted: list[str] = []
 
-        def work(s: Session) -> _Stored:
+        def work(s: CoreSession) -> _Stored:
             conv = conversation_row(s, conv_id, lock=True)  # the message's sequence number needs it
             check_owner(principal, conv.customer_id, conv.visitor_id)
             if idempotency_key is not None:
@@ -273,10 +274,16 @@ class ConversationService:
             return self._snapshot(s, conv, msg)
 
         # A concurrent retry with the same key, or a sequence clash: run again, re-reading.
-        return self.services.store.run(principal.tenant_id, work, retry_conflicts=True)
+        # Core statements only: no ORM session (docs/operations.md, "CPU per turn").
+        return self.services.store.run_core(principal.tenant_id, work, retry_conflicts=True)
 
     def _snapshot(
-        self, s: Session, conv: Conversation | Row[Any], msg: Message | Row[Any], *, existing: bool = False
+        self,
+        s: Session | CoreSession,
+        conv: Conversation | Row[Any],
+        msg: Message | Row[Any],
+        *,
+        existing: bool = False,
     ) -> _Stored:
         messages = message_rows(s, conv.id)
         replies = [
@@ -292,7 +299,7 @@ class ConversationService:
             existing=existing,
         )
 
-    def _posted_in(self, s: Session, conv: Row[Any], idempotency_key: str) -> _Stored | None:
+    def _posted_in(self, s: CoreSession, conv: Row[Any], idempotency_key: str) -> _Stored | None:
         message_id = keyed_message_id(s, conv.id, f"client:{idempotency_key}")
         if message_id is None:
             return None
@@ -371,7 +378,7 @@ class ConversationService:
         key = reply_key(stored.id)
         attempts = 0
 
-        def work(s: Session) -> tuple[MessagePublic, ConversationPublic] | None:
+        def work(s: Session | CoreSession) -> tuple[MessagePublic, ConversationPublic] | None:
             nonlocal attempts
             attempts += 1
             # Another turn that answered ``stored`` first holds its reply key: this unit of work
@@ -391,11 +398,14 @@ class ConversationService:
             msg = add_message(s, conv, Author.bot, text, {**meta, "reply_to": stored.id}, locked=True)
             add_key(s, conv_id, key, msg.id)
             if extra is not None:
+                assert isinstance(s, Session)  # run below in an ORM session
                 extra(s)
                 s.flush()
             return message_public(msg), conversation_public(conv)
 
         try:
+            if extra is None:  # Core statements only: no ORM session (docs/operations.md, "CPU per turn")
+                return self.services.store.run_core(tenant, work, retry_conflicts=True)
             return self.services.store.run(tenant, work, retry_conflicts=True)
         except StoreUnavailable as exc:
             # The retries were used up (by transient errors, or a single attempt configured):

@@ -5,7 +5,8 @@ The ones a customer turn runs (``conversation_row``, ``message_rows``, ``add_mes
 ``claim_conversation``, the idempotency keys) are prebuilt Core statements on the session's
 connection, each with the session's tenant as an explicit filter: an ORM statement costs
 about five times as much to run, and a turn runs a dozen. They return rows, read by the same
-attribute names as the ORM objects.
+attribute names as the ORM objects. Those also take a ``CoreSession`` (``Store.run_core``:
+one transaction on a plain connection, without an ORM session's overhead).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.db.schema import AuditEntry, Base, Conversation, IdempotencyKey, Message
-from core.db.store import session_tenant
+from core.db.store import CoreSession, session_connection, session_tenant
 from core.errors import Forbidden, NotFound
 from core.types import Author, Turn
 
@@ -70,14 +71,12 @@ def conversation_owner(conn: Connection, tenant_id: str, conversation_id: str) -
     return row.customer_id, row.visitor_id
 
 
-def _connection(session: Session) -> Connection:
-    """The session's connection, after what the session holds is flushed (as an ORM
-    statement would autoflush): a conversation added but not yet flushed is visible."""
-    session.flush()
-    return session.connection()
+# A tenant session (``Store.session`` / ``Store.run``) or a Core one (``Store.run_core``).
+AnySession = Session | CoreSession
+_connection = session_connection
 
 
-def _execute(session: Session, statement: Executable, **params: Any) -> CursorResult[Any]:
+def _execute(session: AnySession, statement: Executable, **params: Any) -> CursorResult[Any]:
     """``statement`` on the session's connection, the session's tenant bound as ``tenant_id``."""
     return _connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
 
@@ -119,7 +118,7 @@ _INSERT_KEY = insert(_keys)
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
 
 
-def conversation_row(session: Session, conversation_id: str, *, lock: bool = False) -> Row[Any]:
+def conversation_row(session: AnySession, conversation_id: str, *, lock: bool = False) -> Row[Any]:
     """The conversation as a row (read like ``get_conversation``'s object; ``NotFound`` the same).
     ``lock``: on PostgreSQL the row stays locked until the transaction ends (``FOR UPDATE``),
     so an ``add_message(..., locked=True)`` that follows needs no lock of its own."""
@@ -131,23 +130,23 @@ def conversation_row(session: Session, conversation_id: str, *, lock: bool = Fal
     return row
 
 
-def conversation_memory(session: Session, conversation_id: str) -> dict[str, Any]:
+def conversation_memory(session: AnySession, conversation_id: str) -> dict[str, Any]:
     """The conversation's memory as stored (``{}`` for none)."""
     memory = _execute(session, _MEMORY, conversation_id=conversation_id).scalar()
     return dict(memory or {})
 
 
-def message_row(session: Session, message_id: str) -> Row[Any] | None:
+def message_row(session: AnySession, message_id: str) -> Row[Any] | None:
     return _execute(session, _MESSAGE, message_id=message_id).first()
 
 
-def message_rows(session: Session, conversation_id: str) -> list[Row[Any]]:
+def message_rows(session: AnySession, conversation_id: str) -> list[Row[Any]]:
     """The conversation's messages in order, as rows (``list_messages`` without ORM objects)."""
     return list(_execute(session, _MESSAGES, conversation_id=conversation_id))
 
 
 def add_message(
-    session: Session,
+    session: AnySession,
     conv: Conversation | Row[Any],
     author: Author,
     text: str,
@@ -199,7 +198,7 @@ def _claim(columns: tuple[str, ...], states: tuple[str, ...]) -> Any:
 
 
 def claim_conversation(
-    session: Session, conversation_id: str, states: Collection[str], values: dict[str, Any]
+    session: AnySession, conversation_id: str, states: Collection[str], values: dict[str, Any]
 ) -> Row[Any] | None:
     """Apply ``values`` to the conversation only while its state is one of ``states``; the row
     as updated, or None (another state won). Conditional and atomic on SQLite and PostgreSQL."""
@@ -212,13 +211,13 @@ def claim_conversation(
     )
 
 
-def keyed_message_id(session: Session, conversation_id: str, key: str) -> str | None:
+def keyed_message_id(session: AnySession, conversation_id: str, key: str) -> str | None:
     """The message an idempotency key of the conversation produced, None for an unused key."""
     found = _execute(session, _KEY, conversation_id=conversation_id, key=key).scalar()
     return str(found) if found is not None else None
 
 
-def add_key(session: Session, conversation_id: str, key: str, message_id: str) -> None:
+def add_key(session: AnySession, conversation_id: str, key: str, message_id: str) -> None:
     """Use an idempotency key once (a second use violates the unique constraint)."""
     _execute(session, _INSERT_KEY, conversation_id=conversation_id, key=key, message_id=message_id)
 

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -110,14 +111,37 @@ def _stamp_tenant(session: Session, flush_context: Any, instances: Any) -> None:
                 raise Forbidden(f"Refusing to write a row of tenant {obj.tenant_id!r} in a session of {tenant!r}")
 
 
-def session_tenant(session: Session) -> str:
+@dataclass(frozen=True, slots=True)
+class CoreSession:
+    """A transaction on a plain connection for Core statements only (``Store.run_core``,
+    ``Store.read_core``): no ORM objects, no automatic tenant filter — every statement
+    filters on ``tenant_id`` itself. The functions of ``core.db.conversations`` and
+    ``knowledge.crm.customer_facts`` take one where they take a tenant session."""
+
+    connection: Connection
+    tenant_id: str
+
+
+def session_tenant(session: Session | CoreSession) -> str:
     """The tenant a session is bound to, for Core statements that filter on it themselves
     (ORM statements get the filter from ``_scope_to_tenant``). Raises ``Forbidden`` for an
     unscoped session."""
+    if isinstance(session, CoreSession):
+        return session.tenant_id
     tenant = session.info.get("tenant_id")
     if not tenant:
         raise Forbidden("A tenant is required")
     return str(tenant)
+
+
+def session_connection(session: Session | CoreSession) -> Connection:
+    """The connection a Core statement of ``session`` runs on; for an ORM session, after what
+    it holds is flushed (as an ORM statement would autoflush: a row added but not yet flushed
+    is visible)."""
+    if isinstance(session, CoreSession):
+        return session.connection
+    session.flush()
+    return session.connection()
 
 
 class Store:
@@ -245,21 +269,44 @@ class Store:
         Raises ``StoreUnavailable`` when the error persists."""
         if tenant_id is not None and not tenant_id:
             raise Forbidden("A tenant is required")
+
+        def attempt() -> T:
+            with self._factory() as session:
+                if tenant_id is not None:
+                    session.info["tenant_id"] = tenant_id
+                try:
+                    result = work(session)
+                    session.commit()
+                    return result
+                except BaseException:
+                    session.rollback()
+                    raise
+
+        return self._retrying(attempt, retry_conflicts)
+
+    def run_core(self, tenant_id: str, work: Callable[[CoreSession], T], *, retry_conflicts: bool = False) -> T:
+        """``run`` for a unit of work of Core statements only: one transaction on a plain
+        connection (``engine.begin()``), committed, with the same retries and errors. Without
+        an ORM session's set-up, state tracking and flush before each statement, which cost
+        more than the statements of a customer turn's writes (py-spy, docs/operations.md Pass 7)."""
+        if not tenant_id:
+            raise Forbidden("A tenant is required")
+
+        def attempt() -> T:
+            with self.engine.begin() as conn:
+                return work(CoreSession(conn, tenant_id))
+
+        return self._retrying(attempt, retry_conflicts)
+
+    def _retrying(self, attempt: Callable[[], T], retry_conflicts: bool) -> T:
+        """``attempt()`` (one transaction), run again after a transient error (or a unique
+        constraint violation with ``retry_conflicts``), at most ``retry_attempts`` times."""
         last: BaseException | None = None
-        for attempt in range(self.retry_attempts):
-            if attempt:
-                self._backoff(attempt)
+        for number in range(self.retry_attempts):
+            if number:
+                self._backoff(number)
             try:
-                with self._factory() as session:
-                    if tenant_id is not None:
-                        session.info["tenant_id"] = tenant_id
-                    try:
-                        result = work(session)
-                        session.commit()
-                        return result
-                    except BaseException:
-                        session.rollback()
-                        raise
+                return attempt()
             except IntegrityError as exc:
                 if not retry_conflicts:
                     raise
@@ -268,7 +315,7 @@ class Store:
                 if not is_transient(exc):
                     raise
                 last = exc
-            log.warning("database attempt %d of %d failed: %s", attempt + 1, self.retry_attempts, last)
+            log.warning("database attempt %d of %d failed: %s", number + 1, self.retry_attempts, last)
         raise self._unavailable(last)
 
     def _backoff(self, attempt: int) -> None:
@@ -296,6 +343,15 @@ class Store:
             if is_transient(exc):
                 raise self._unavailable(exc) from exc
             raise
+
+    @contextmanager
+    def read_core(self, tenant_id: str) -> Iterator[CoreSession]:
+        """``reading`` bound to a tenant, for Core reads that filter on it themselves
+        (``read_session`` without an ORM session). Errors as ``reading``."""
+        if not tenant_id:
+            raise Forbidden("A tenant is required")
+        with self.reading() as conn:
+            yield CoreSession(conn, tenant_id)
 
     @contextmanager
     def _transaction(self, tenant_id: str | None, *, read_only: bool = False) -> Iterator[Session]:
