@@ -14,6 +14,7 @@ Nothing is half-written: each attempt is one transaction.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -25,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, create_engine, event, select, update
+from sqlalchemy import Text, bindparam, cast, create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DBAPIError,
@@ -55,8 +56,9 @@ _SNAPSHOT: ContextVar[dict[tuple[int, str], _TenantRow] | None] = ContextVar("te
 
 
 # Built once: the tenant's row is read on every request, its KB generation before every search.
+# The configuration comes as its stored JSON text (``Store._config_of`` parses a text once).
 _TENANT_ROW = (
-    select(Tenant.name, Tenant.config, KbState.generation)
+    select(Tenant.name, cast(Tenant.config, Text).label("config"), KbState.generation)
     .outerjoin(KbState, KbState.tenant_id == Tenant.id)
     .where(Tenant.id == bindparam("tenant_id"))
 )
@@ -196,6 +198,8 @@ class Store:
             self.engine if url.startswith("sqlite") else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self._read_factory = sessionmaker(self._read_engine, class_=TenantSession, expire_on_commit=False)
+        # tenant id -> (the configuration's stored JSON text, that text parsed): ``_config_of``.
+        self._configs: dict[str, tuple[str, dict[str, Any]]] = {}
 
     @property
     def dialect(self) -> str:
@@ -428,10 +432,29 @@ class Store:
         else:
             with self.reading() as conn:  # three columns, no ORM session: this runs on every request
                 found = conn.execute(_TENANT_ROW, {"tenant_id": tenant_id}).first()
-                row = (found.name, dict(found.config or {}), int(found.generation or 0)) if found is not None else None
+                row = (
+                    (found.name, self._config_of(tenant_id, found.config), int(found.generation or 0))
+                    if found is not None
+                    else None
+                )
             if snapshot is not None:
                 snapshot[key] = row
         return (row[0], dict(row[1])) if row is not None else None
+
+    def _config_of(self, tenant_id: str, text: str | None) -> dict[str, Any]:
+        """The tenant's configuration from its stored JSON text, parsed again only when the
+        text differs from the one last parsed for this tenant (a tenant's configuration is
+        read on every request and turn; parsing it cost as much as reading it). The dict is
+        shared: ``tenant_row`` hands out shallow copies, and no reader changes a nested value.
+        Thread-safe (a lost race parses twice)."""
+        if text is None:
+            return {}
+        kept = self._configs.get(tenant_id)
+        if kept is not None and kept[0] == text:
+            return kept[1]
+        config = dict(json.loads(text) or {})
+        self._configs[tenant_id] = (text, config)
+        return config
 
     @contextmanager
     def tenant_snapshot(self) -> Iterator[None]:

@@ -95,3 +95,23 @@ def test_a_read_session_refuses_to_write(store: Store) -> None:
         s.flush()
     with store.session("t1") as s:
         assert s.scalars(select(Customer)).all() == []
+
+
+def test_a_tenant_configuration_is_parsed_again_only_when_its_stored_text_changes(store: Store) -> None:
+    """The tenant's row is read on every turn; its JSON is parsed once per stored text: a
+    change (this worker's or another's) is seen by the next read, an unchanged one is not
+    parsed again. Readers get copies."""
+    other = Store(store.url)  # another worker on the same database
+    store.ensure_tenant("t1", config={"a": [1, 2]})
+    first = store.tenant_config("t1")
+    first["b"] = 1  # a reader's change to its copy stays its own
+    assert store.tenant_config("t1") == {"a": [1, 2]}
+    kept = store._configs["t1"]
+    store.tenant_config("t1")
+    assert store._configs["t1"] is kept  # same text: not parsed again
+    other.ensure_tenant("t1", config={"a": [1, 3]})
+    assert store.tenant_row("t1") == ("t1", {"a": [1, 3]})
+    store.ensure_tenant("t1", config={})
+    assert store.tenant_config("t1") == {}
+    assert store.tenant_row("unknown") is None
+    other.dispose()
