@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, Executable, Row, bindparam, func, insert, select, update
+from sqlalchemy import CursorResult, Executable, Row, bindparam, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -190,10 +190,12 @@ def _claim(columns: tuple[str, ...], states: tuple[str, ...]) -> Any:
         .where(
             _conversations.c.id == bindparam("b_conversation_id"),
             _conversations.c.tenant_id == bindparam("b_tenant_id"),
-            _conversations.c.state.in_(states),
+            # The states as plain parameters of the cached statement: an expanding IN list is
+            # rewritten into the SQL on every execution.
+            _conversations.c.state.in_([literal(state) for state in states]),
         )
         .values({c: bindparam(f"new_{c}") for c in columns})
-        .returning(*_conversations.c)
+        .returning(*(c for c in _conversations.c if c.name != "memory"))
     )
 
 
@@ -201,7 +203,9 @@ def claim_conversation(
     session: AnySession, conversation_id: str, states: Collection[str], values: dict[str, Any]
 ) -> Row[Any] | None:
     """Apply ``values`` to the conversation only while its state is one of ``states``; the row
-    as updated, or None (another state won). Conditional and atomic on SQLite and PostgreSQL."""
+    as updated, without ``memory`` (the caller has what it wrote; reading a bot's memory back
+    parsed its JSON for nothing), or None (another state won). Conditional and atomic on
+    SQLite and PostgreSQL."""
     statement = _claim(tuple(values), tuple(sorted(states)))
     params = {f"new_{c}": v for c, v in values.items()}
     return (
