@@ -181,24 +181,31 @@ class CrmImporter:
         return len(rows)
 
 
-def _of_customer(table: Any, *order_by: Any) -> Any:
-    """A customer's rows of ``table`` (tenant and customer as parameters), newest first."""
+def _of_customer(table: Any, columns: str, order_by: str) -> Any:
+    """A customer's rows of ``table`` (tenant and customer as parameters), newest first
+    (``order_by`` descending), with the ``columns`` named (space-separated) only."""
     return (
-        select(table)
+        select(*(table.c[name] for name in columns.split()))
         .where(table.c.tenant_id == bindparam("tenant_id"), table.c.customer_id == bindparam("customer_id"))
-        .order_by(*order_by)
+        .order_by(table.c[order_by].desc())
         .limit(bindparam("limit"))
     )
 
 
 # Built once: a bot turn reads a signed-in customer's record every time (Core rows: an ORM
-# query of the four would cost about five times as much).
-_CUSTOMER = select(Customer.__table__).where(
-    Customer.tenant_id == bindparam("tenant_id"), Customer.external_id == bindparam("customer_id")
+# query of the four would cost about five times as much), and only the columns the facts
+# show (not the addresses, JSON parsed for nothing on every turn).
+_customers = Customer.__table__
+_CUSTOMER = select(
+    _customers.c.external_id, _customers.c.name, _customers.c.tier, _customers.c.language, _customers.c.attributes
+).where(_customers.c.tenant_id == bindparam("tenant_id"), _customers.c.external_id == bindparam("customer_id"))
+_ORDERS = _of_customer(
+    Order.__table__,
+    "external_id status placed_at total currency items carrier tracking shipped_at delivered_at",
+    "placed_at",
 )
-_ORDERS = _of_customer(Order.__table__, Order.__table__.c.placed_at.desc())
-_TICKETS = _of_customer(Ticket.__table__, Ticket.__table__.c.created_at.desc())
-_NOTES = _of_customer(CrmNote.__table__, CrmNote.__table__.c.created_at.desc())
+_TICKETS = _of_customer(Ticket.__table__, "external_id subject status created_at summary", "created_at")
+_NOTES = _of_customer(CrmNote.__table__, "text", "created_at")
 
 
 def customer_facts(
