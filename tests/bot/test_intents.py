@@ -58,13 +58,24 @@ def test_an_intent_name_alone_is_understood() -> None:
 
 
 def test_predictions_are_sklearns_own_bit_for_bit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    # A prediction builds the TF-IDF blocks without sklearn's per-call checks; the
-    # probabilities must be exactly those of the vectorizers' own transform.
+    # A prediction computes the TF-IDF blocks' products without sklearn's per-call checks and
+    # without sparse matrices; the probabilities must be exactly those of the vectorizers' own
+    # transform times the block's coefficients (scipy's product).
     clf = trained_classifier(load_nlu(DEMO_NLU), HashingEmbedder(), tmp_path, IntentConfig(c=7.5))
     texts = [e.text for e in load_nlu(DEMO_NLU)] + ["", "Ünïcödé — ✓ 123", "refund refund refund?!", "a" * 500]
     fast = clf.predict_proba(texts)
     one_by_one = [clf.predict_proba([t]) for t in texts[:50]]
-    monkeypatch.setattr(intents, "_tfidf_transform", lambda vectorizer, batch: vectorizer.transform(batch))
+    assert clf._tfidf is not None
+    for (_, vectorizer), analyze, w in zip(
+        clf._tfidf.transformer_list, clf._vectorizer_analyzers(), clf._blocks()[1], strict=True  # type: ignore[index]
+    ):
+        for batch in [[t] for t in texts] + [texts]:  # one text at a time, and all at once
+            assert np.array_equal(
+                intents._tfidf_product(vectorizer, analyze, batch, w), np.asarray(vectorizer.transform(batch) @ w)
+            )
+    monkeypatch.setattr(
+        intents, "_tfidf_product", lambda vectorizer, analyze, batch, w: np.asarray(vectorizer.transform(batch) @ w)
+    )
     plain = clf.predict_proba(texts)
     assert np.array_equal(fast, plain)
     # One text at a time or in a batch: the same probabilities (to rounding: BLAS picks its
