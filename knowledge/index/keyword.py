@@ -58,6 +58,15 @@ def tokenize(text: str) -> list[str]:
     return [stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP]
 
 
+def _any_of(column: np.ndarray, codes: set[int]) -> np.ndarray:
+    """``np.isin(column, list(codes))`` for a set of one or two small codes, without isin's
+    set-up (a tenth of a keyword query): one comparison per code."""
+    found = np.zeros(column.shape, dtype=bool)
+    for code in codes:
+        found |= column == code
+    return found
+
+
 class _Column:
     """A numpy array that grows by appending (amortised doubling)."""
 
@@ -307,7 +316,7 @@ class KeywordIndex:
                 idf = math.log(1.0 + (state.n_alive - df + 0.5) / (df + 0.5))
                 rows, tfs = p.arrays()
                 scores[rows] += idf * tfs * (self.k1 + 1.0) / (tfs + norm[rows])
-            allowed = state.alive.view & np.isin(state.vis.view, [_VIS[v] for v in filters.visibilities])
+            allowed = state.alive.view & _any_of(state.vis.view, {_VIS[v] for v in filters.visibilities})
             if filters.language is not None:
                 code = state.languages.get(filters.language, -1)
                 allowed &= state.lang.view == code
