@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -171,6 +172,10 @@ def _count(pattern: re.Pattern[str], text: str, cap: int = 2) -> int:
     return min(cap, sum(1 for m in pattern.finditer(text) if not negated(text, m.start(), window=2)))
 
 
+# A pure function of the text, asked for the customer's last three messages on every turn:
+# the two earlier ones were scored by the conversation's previous turns (2,048 texts: three
+# for each of hundreds of conversations at once).
+@lru_cache(maxsize=2048)
 def negativity(text: str) -> float:
     """0 (calm) .. ~3 (abusive) for one message: insults 1.0, strong words and a dismissal of the
     bot's answer 0.6, mild words 0.3 (each at most twice), shouting 0.5, "!!" 0.2. A word right
