@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -57,16 +58,23 @@ class ActionExecution:
         self.executors: dict[str, RemoteExecutor] = {"http": HttpActionExecutor(), "mcp": McpActionExecutor()}
         self.executors.update(executors or {})
         self._redact = redact
+        self._redact_text: Callable[[str], str] | None = None
 
     # -- audit and ledger ------------------------------------------------------------------
 
     def redact(self, value: Any) -> Any:
         if isinstance(value, str):
-            if self._redact is None:
-                from core.redaction import redact
+            if self._redact_text is None:
+                if self._redact is None:
+                    from core.redaction import redact as default_redact
 
-                self._redact = redact
-            return self._redact(value)
+                    self._redact = default_redact
+                redact = self._redact
+                # The same strings come back audit after audit (a refusal's rule, an order's
+                # items, the conversation's idempotency keys; digits send them through the phone
+                # recognizer): each is redacted once (a redactor is a function of its text).
+                self._redact_text = lru_cache(maxsize=2048)(redact)
+            return self._redact_text(value)
         if isinstance(value, dict):
             return {k: self.redact(v) for k, v in value.items()}
         if isinstance(value, list):
