@@ -343,7 +343,8 @@ def _continuation(ranked: list[Scored], best: Scored, part: Part) -> Scored | No
     timing usually follows it in the same paragraph ("… set up the new one with us. Don't
     cancel the old one until it is in place, which takes up to 3 working days."), and a
     sentence cut from it reads as the whole procedure. Not one the customer says they
-    already did (selection pushes that down)."""
+    already did (selection pushes that down), nor a question the article asks its reader
+    ("Need a hand with anything else?"): the reply would end asking it."""
     unit = best.unit
     if "steps" not in part.wants or unit.kind != "sentence" or unit.is_account:
         return None
@@ -358,7 +359,9 @@ def _continuation(ranked: list[Scored], best: Scored, part: Part) -> Scored | No
         ),
         None,
     )
-    if nxt is None or nxt.tried or len(unit.plain) + len(nxt.unit.plain) > CONTINUATION_CHARS:
+    if nxt is None or nxt.tried or nxt.unit.plain.rstrip().endswith("?"):
+        return None
+    if len(unit.plain) + len(nxt.unit.plain) > CONTINUATION_CHARS:
         return None
     return nxt
 

@@ -374,3 +374,15 @@ def test_the_next_sentence_is_not_one_the_customer_says_they_already_did() -> No
     answer = ask("How do I change my standing order to a new bank account?", kb(BANK), customer_said=said)
     assert "set up the new standing order" in answer.text
     assert "Keep the old one open" not in answer.text, "the customer said they already did it"
+
+
+def test_the_next_sentence_is_not_a_question_the_help_center_asks_its_reader() -> None:
+    meter = (
+        "meter",
+        "Meter readings",
+        "# Meter readings\n\n## Reading a smart meter\n\nTo read your smart meter, press the red button twice and"
+        " note the number on the screen. Need a hand with anything else?\n\nWe send your bill by email each month.\n",
+    )
+    answer = ask("How do I read my smart meter?", kb(meter))
+    assert "press the red button twice" in answer.text
+    assert "Need a hand" not in answer.text, "the reply ended with the article's question to its reader"
