@@ -37,8 +37,8 @@ from functools import lru_cache
 from pathlib import Path
 from statistics import median
 
-from bot.compose.question import WANT_KINDS, Part, Question, content_stems
-from bot.compose.select import PartChoice, Selection, coverage
+from bot.compose.question import WANT_KINDS, Part, Question
+from bot.compose.select import PartChoice, Selection, asked_stems, coverage
 
 __all__ = ["FEATURES", "AnswerabilityModel", "features", "load_model", "MODEL_FILE"]
 
@@ -70,7 +70,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
         choice = _whole(selection)
     part: Part = choice.part
     ranked = choice.ranked
-    stems = [w for w in content_stems(part.text) if w not in selection.ignore]
+    stems = asked_stems(part.text, selection.ignore)
     everything: set[str] = set()
     for u in selection.units:
         everything |= u.search_stems
@@ -78,7 +78,7 @@ def features(selection: Selection, choice: PartChoice | None = None) -> dict[str
     idf = selection.idf
     cov_any = coverage(stems, everything, idf, default_idf)
     missing = sum(w not in everything for w in stems)
-    focus = [w for w in content_stems(part.focus) if w not in selection.ignore]
+    focus = asked_stems(part.focus, selection.ignore)
     vocabulary = selection.vocabulary
     # Words of the question itself the help center never uses ("interest", a language, a
     # product it does not sell); without the tenant's vocabulary, the retrieved units'.

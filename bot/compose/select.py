@@ -43,7 +43,7 @@ from bot.compose.question import WANT_KINDS, Part, Question, content_stems
 from bot.compose.units import AnswerUnit
 from core.models.embed import Embedder
 
-__all__ = ["CachedEmbedder", "Scored", "Selection", "coverage", "select"]
+__all__ = ["CachedEmbedder", "Scored", "Selection", "asked_stems", "coverage", "select"]
 
 
 class CachedEmbedder:
@@ -144,6 +144,13 @@ def coverage(q: list[str], u: AbstractSet[str], idf: dict[str, float], default: 
     total = sum(idf.get(w, default) for w in q)
     hit = sum(idf.get(w, default) for w in q if w in u)
     return hit / total if total else 0.0
+
+
+def asked_stems(text: str, ignore: AbstractSet[str]) -> list[str]:
+    """The content stems of ``text`` (``content_stems``) less ``ignore`` (the company's name);
+    all of them when nothing else is left: "What is Acme?" asks about the company itself."""
+    stems = content_stems(text)
+    return [w for w in stems if w not in ignore] or stems
 
 
 def _row_key(unit: AnswerUnit, part: Part, question: Question, idf: dict[str, float], default: float) -> float:
@@ -278,7 +285,7 @@ def select(
     choices: list[PartChoice] = []
     for k, part in enumerate(question.parts):
         sims = unit_vecs @ part_vecs[k]
-        p_stems = [w for w in content_stems(part.text) if w not in ignore]
+        p_stems = asked_stems(part.text, ignore)
         focus = set(content_stems(part.focus))
         q_stems = p_stems + [w for w in ctx_stems if w not in p_stems]
         # The question's own words count most, a statement before it less, earlier turns least.

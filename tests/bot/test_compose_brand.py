@@ -82,3 +82,24 @@ def test_a_curly_apostrophe_reads_as_a_straight_one() -> None:
     straight = features(composer.select("I can't sign in to Acme's app, what should I do?", passages, settings=acme))
     curly = features(composer.select("I can’t sign in to Acme’s app, what should I do?", passages, settings=acme))
     assert curly == straight, "a curly apostrophe made 'can’t' and 'acme’' words the help center never uses"
+
+
+def test_a_question_about_the_company_itself_keeps_its_name() -> None:
+    from bot.answerability import features
+
+    passages = kb(
+        (
+            "about",
+            "About us",
+            "# About us\n\nLarkspur Energy is a renewable supplier founded in 2015 in Leeds.\n\n"
+            "## Paying\n\nYou can pay Larkspur by direct debit or card.\n",
+        )
+    )
+    composer = Composer(HashingEmbedder())
+    larkspur = replace(GBP, company="Larkspur Energy")
+    assert brand_stems("Larkspur Energy", from_passages(passages)) == {"larkspur", "energi"}
+    for question in ("What is Larkspur?", "Tell me about Larkspur Energy"):
+        named = features(composer.select(question, passages, settings=larkspur))
+        assert named["coverage"] > 0 and named["words"] > 0, f"{question!r}: the name is all it asks about"
+    other = features(composer.select("Can Larkspur fit a heat pump?", passages, settings=larkspur))
+    assert other["coverage"] == 0.0, "with other words, the name still covers nothing"
