@@ -117,7 +117,7 @@ _INSIDE = frozenset("._@/-")  # a word after one of these is part of an address 
 
 def brand_stems(company: str, units: Sequence[AnswerUnit]) -> frozenset[str]:
     """The stems of the words of the company's name that are a name, not a word of the trade:
-    a word of ``company`` the units write capitalised inside a sentence ("… at Larkspur
+    a word of ``company`` the units write capitalised inside a sentence ("… at Acme
     we …") and never in lower case in any form sharing its stem ("energy", "bank" in "Acme
     Energy", "Acme Bank"; "save" for "Savings"). A capital opening a sentence, a table cell
     or a list item says nothing ("Home insurance covers …"), nor does a word the units never
