@@ -73,12 +73,11 @@ def conversation_owner(conn: Connection, tenant_id: str, conversation_id: str) -
 
 # A tenant session (``Store.session`` / ``Store.run``) or a Core one (``Store.run_core``).
 AnySession = Session | CoreSession
-_connection = session_connection
 
 
 def _execute(session: AnySession, statement: Executable, **params: Any) -> CursorResult[Any]:
     """``statement`` on the session's connection, the session's tenant bound as ``tenant_id``."""
-    return _connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
+    return session_connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
 
 
 _CONVERSATION = select(_conversations).where(
@@ -122,7 +121,7 @@ def conversation_row(session: AnySession, conversation_id: str, *, lock: bool = 
     """The conversation as a row (read like ``get_conversation``'s object; ``NotFound`` the same).
     ``lock``: on PostgreSQL the row stays locked until the transaction ends (``FOR UPDATE``),
     so an ``add_message(..., locked=True)`` that follows needs no lock of its own."""
-    conn = _connection(session)
+    conn = session_connection(session)
     statement = _CONVERSATION_LOCKED if lock and conn.dialect.name != "sqlite" else _CONVERSATION
     row = conn.execute(statement, {"conversation_id": conversation_id, "tenant_id": session_tenant(session)}).first()
     if row is None:
@@ -167,7 +166,7 @@ def add_message(
     tenant = session_tenant(session)
     if conv.tenant_id is not None and conv.tenant_id != tenant:
         raise Forbidden(f"Refusing to write a row of tenant {conv.tenant_id!r} in a session of {tenant!r}")
-    conn = _connection(session)
+    conn = session_connection(session)
     if not locked and conn.dialect.name != "sqlite":  # SQLite has no row locks: its INSERT takes the write lock
         conn.execute(_LOCK, {"conversation_id": conv.id, "tenant_id": tenant})
     return conn.execute(
@@ -209,7 +208,7 @@ def claim_conversation(
     statement = _claim(tuple(values), tuple(sorted(states)))
     params = {f"new_{c}": v for c, v in values.items()}
     return (
-        _connection(session)
+        session_connection(session)
         .execute(statement, {**params, "b_conversation_id": conversation_id, "b_tenant_id": session_tenant(session)})
         .first()
     )
