@@ -93,8 +93,8 @@ class ActionRunner:
             return []
         cfg = spec.executor
         if isinstance(cfg, BuiltinExecutor) and cfg.name in BUILTINS:
-            with self.store.read_session(ctx.tenant_id) as s:
-                return BUILTINS[cfg.name].choices(s, ctx.customer_id, cfg.options, ctx.now)
+            with self.store.read_core(ctx.tenant_id) as core:
+                return BUILTINS[cfg.name].choices(core, ctx.customer_id, cfg.options, ctx.now)
         record = self._record(ctx)
         path = p.record_path or infer_record_path(p.name, record)
         return record_choices(record, path) if path else []
