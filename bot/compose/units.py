@@ -299,9 +299,33 @@ def from_account(
     """One unit per group of the customer's record (a plan, a device's last reading, the
     payment details, an order, a ticket's status), cited as "your account".
 
-    ``fmt`` renders one fact's value (currency, dates) for the tenant."""
+    ``fmt`` renders one fact's value (currency, dates) for the tenant. A customer asks several
+    questions of one record: its units are rendered once per record content and formatter
+    (``_account_units``: an LRU of ``ACCOUNT_CACHE`` records keyed by the record's JSON, so a
+    changed record is new units) and every call gets its own copies, numbered from
+    ``first_source``."""
     if facts is None:
         return []
+    try:
+        template = _account_units(fmt, facts.model_dump_json())
+    except TypeError:  # an unhashable formatter: render it here
+        template = _render_account(facts, fmt)
+    return [_placed(u, first_source, u.position, u.block) for u in template]
+
+
+ACCOUNT_CACHE = 1024  # customer records (a few kB each with their units)
+
+
+@lru_cache(maxsize=ACCOUNT_CACHE)
+def _account_units(fmt: Formatter, facts_json: str) -> tuple[AnswerUnit, ...]:
+    units = _render_account(CustomerFacts.model_validate_json(facts_json), fmt)
+    for u in units:  # computed once for every turn that reads this record (copies share them)
+        _ = u.quantities, u.search_stems
+    return units
+
+
+def _render_account(facts: CustomerFacts, fmt: Formatter) -> tuple[AnswerUnit, ...]:
+    """The account units of ``facts`` (source 0)."""
     units: list[AnswerUnit] = []
     groups: dict[tuple[str, ...], list[tuple[str, AccountFact]]] = {}
     for fact in account_facts(facts):
@@ -319,7 +343,7 @@ def from_account(
             AnswerUnit(
                 kind="account",
                 text="; ".join(parts),
-                source=first_source,
+                source=0,
                 article_id=ACCOUNT,
                 title="Your account",
                 section=label,
@@ -329,7 +353,7 @@ def from_account(
                 cells=tuple(values),
             )
         )
-    return units
+    return tuple(units)
 
 
 def iso_date(value: object) -> date | None:

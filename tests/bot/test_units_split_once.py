@@ -3,8 +3,9 @@ numbered for their place in that call's list."""
 
 from __future__ import annotations
 
-from bot.compose.units import from_passages
-from core.types import Passage
+from bot.compose.render import ValueFormatter
+from bot.compose.units import _render_account, from_account, from_passages
+from core.types import CustomerFacts, OrderFact, Passage
 
 RETURNS = Passage(
     chunk_id="c1", article_id="returns", version=1, title="Returns", url="/returns", section="How to return",
@@ -38,3 +39,36 @@ def test_every_call_gets_its_own_units() -> None:
     assert all(a is not b for a, b in zip(first, second, strict=True))
     first[0].source = 7  # a caller changing its copy changes nothing for the next one
     assert from_passages([RETURNS])[0].source == 0
+
+
+def _customer(status: str = "shipped") -> CustomerFacts:
+    return CustomerFacts(
+        customer_id="c1", name="Ada", tier="gold",
+        orders=[OrderFact(id="O-1", status=status, placed_at="2026-11-02", total=42.5, currency="EUR",
+                          items=["Lamp"], shipped_at="2026-11-03")],
+        attributes={"plan": {"name": "Flexi", "monthly_fee": 25.0}, "balance": -12.5},
+    )
+
+
+def test_a_customer_record_is_rendered_once_and_numbered_for_each_call() -> None:
+    fmt = ValueFormatter("EUR", "en")
+    first = from_account(_customer(), fmt, first_source=2)
+    again = from_account(_customer(), fmt, first_source=5)
+    assert first and {u.source for u in first} == {2} and {u.source for u in again} == {5}
+    assert [(u.kind, u.text, u.section, u.position, u.block) for u in first] == [
+        (u.kind, u.text, u.section, u.position, u.block) for u in again
+    ]
+    assert all(a is not b for a, b in zip(first, again, strict=True))
+    assert any("€42.50" in u.text for u in first)  # rendered for the tenant's formatter
+    # The same record rendered without the cache gives the same units.
+    direct = _render_account(_customer(), fmt)
+    assert [(u.text, u.cells, u.header) for u in first] == [(u.text, u.cells, u.header) for u in direct]
+
+
+def test_a_changed_record_or_formatter_is_rendered_again() -> None:
+    fmt = ValueFormatter("EUR", "en")
+    shipped = " | ".join(u.text for u in from_account(_customer("shipped"), fmt, first_source=0))
+    delivered = " | ".join(u.text for u in from_account(_customer("delivered"), fmt, first_source=0))
+    assert "status: shipped" in shipped and "status: delivered" in delivered and "status: shipped" not in delivered
+    german = " | ".join(u.text for u in from_account(_customer(), ValueFormatter("EUR", "de"), first_source=0))
+    assert "€42.50" in shipped and "42,50" in german
