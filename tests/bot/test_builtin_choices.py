@@ -52,3 +52,13 @@ def test_the_rules_read_any_order_field_from_the_rows(store: Store) -> None:
     # An ORM session still works (the protocol takes either).
     with store.read_session("t-a") as s:
         assert [c.value for c in BUILTINS["order_lookup"].choices(s, "c1", {}, now)] == ["A-2", "A-1"]
+
+
+@pytest.mark.parametrize("field", ["count", "index", "_mapping", "_fields", "t", "tuple", "no_such_field"])
+def test_a_window_from_that_is_no_order_column_makes_no_order_eligible(store: Store, field: str) -> None:
+    """A row's own attributes (``count``, ``_mapping`` …) are not order fields: as with the ORM
+    objects before, an unknown ``window_from`` makes the orders ineligible, not the turn fail."""
+    rules = {"window_days": 30, "window_from": field}
+    now = datetime(2026, 10, 20, tzinfo=UTC)
+    with store.read_core("t-a") as core:
+        assert [c.eligible for c in BUILTINS["order_update"].choices(core, "c1", rules, now)] == [False, False]

@@ -40,6 +40,7 @@ __all__ = ["BUILTINS", "BuiltinAction"]
 # An order as the rules read it: the ORM object in ``run``, a Core row of every column in
 # ``choices`` (attribute access by column name either way).
 OrderLike = Order | Row[Any]
+_orders_table = Order.__table__
 
 
 class BuiltinAction(Protocol):
@@ -57,6 +58,12 @@ def _parse_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _field(o: OrderLike, name: str) -> Any:
+    """The order's column ``name``; None for a name that is no column of ``orders`` (a Core row
+    has attributes of its own, ``count``, ``index``, ``_mapping`` …, that are not order fields)."""
+    return getattr(o, name) if name in _orders_table.c else None
 
 
 def _items(o: OrderLike, options: Mapping[str, Any]) -> str:
@@ -78,7 +85,6 @@ def _label(o: OrderLike, options: Mapping[str, Any]) -> str:
 # Built once: a request for an order lists the customer's orders as choices on every such turn,
 # and Core rows cost a fraction of ORM objects (py-spy: the ORM's row loading was the largest
 # single cost of an order look-up turn). The tenant is an explicit filter: no ORM session here.
-_orders_table = Order.__table__
 _CUSTOMER_ORDERS = (
     select(_orders_table)
     .where(
@@ -169,7 +175,7 @@ class OrderUpdate:
             return False
         days = options.get("window_days")
         if days is not None:
-            start = _parse_time(getattr(o, str(options.get("window_from", "delivered_at")), None))
+            start = _parse_time(_field(o, str(options.get("window_from", "delivered_at"))))
             if start is None or now - start > timedelta(days=float(days)):
                 return False
         return True
