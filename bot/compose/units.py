@@ -307,18 +307,48 @@ def from_account(
     if facts is None:
         return []
     try:
-        template = _account_units(fmt, facts.model_dump_json())
-    except TypeError:  # an unhashable formatter: render it here
+        record = _Record(fmt, facts)
+    except (TypeError, ValueError):  # an unhashable formatter, a text JSON cannot hold: render it here
         template = _render_account(facts, fmt)
+    else:
+        template = _account_units(record)
     return [_placed(u, first_source, u.position, u.block) for u in template]
 
 
 ACCOUNT_CACHE = 1024  # customer records (a few kB each with their units)
 
 
+class _Record:
+    """A customer record and its formatter as a cache key, rendered from the record itself
+    (not re-read from its JSON, which changes what the rendering reads: NaN and infinities
+    become null, an order total then fails validation). Equal by the formatter and the record's
+    JSON, and by the values JSON writes as null alike (attributes and order totals, compared
+    as values: a record holding NaN is never found again and is rendered on each call).
+    Raises ``TypeError`` for an unhashable formatter, ``ValueError`` for a record JSON cannot
+    hold (a lone surrogate in a text, as a JSON column may return)."""
+
+    __slots__ = ("fmt", "facts", "json", "_hash")
+
+    def __init__(self, fmt: Formatter, facts: CustomerFacts) -> None:
+        self.fmt, self.facts, self.json = fmt, facts, facts.model_dump_json()
+        self._hash = hash((fmt, self.json))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Record)
+            and self.json == other.json
+            and self.fmt == other.fmt
+            and self.facts.attributes == other.facts.attributes
+            and [o.total for o in self.facts.orders] == [o.total for o in other.facts.orders]
+        )
+
+
 @lru_cache(maxsize=ACCOUNT_CACHE)
-def _account_units(fmt: Formatter, facts_json: str) -> tuple[AnswerUnit, ...]:
-    units = _render_account(CustomerFacts.model_validate_json(facts_json), fmt)
+def _account_units(record: _Record) -> tuple[AnswerUnit, ...]:
+    units = _render_account(record.facts, record.fmt)
     for u in units:  # computed once for every turn that reads this record (copies share them)
         _ = u.quantities, u.search_stems
     return units

@@ -72,3 +72,20 @@ def test_a_changed_record_or_formatter_is_rendered_again() -> None:
     assert "status: shipped" in shipped and "status: delivered" in delivered and "status: shipped" not in delivered
     german = " | ".join(u.text for u in from_account(_customer(), ValueFormatter("EUR", "de"), first_source=0))
     assert "€42.50" in shipped and "42,50" in german
+
+
+def test_a_record_renders_as_it_is_not_as_its_json() -> None:
+    """The cache renders the record itself: values JSON cannot carry (a stored NaN, a text cut
+    inside an emoji: a lone surrogate, both readable from a JSON column) render as without the
+    cache, and a record whose JSON cannot be written is rendered, not a failed turn."""
+    fmt = ValueFormatter("EUR", "en")
+    nan, inf = float("nan"), float("inf")
+    for attributes, total in (
+        ({"balance": None}, 1.0), ({"balance": nan}, 1.0), ({"balance": inf}, 1.0), ({"balance": -inf}, 1.0),
+        ({"city": "Caf\ud83d"}, 1.0), ({}, inf), ({}, -inf),
+    ):
+        order = OrderFact(id="O-9", status="open", placed_at="2026-11-02", total=total)
+        record = CustomerFacts(customer_id="c9", name="Bo", attributes=attributes, orders=[order])
+        for _ in range(2):  # rendered, then from the cache
+            cached = [(u.text, u.header, u.cells) for u in from_account(record, fmt, first_source=0)]
+            assert cached == [(u.text, u.header, u.cells) for u in _render_account(record, fmt)], attributes
