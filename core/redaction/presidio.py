@@ -47,7 +47,8 @@ MIN_DIGITS = 2
 # - the longest run of digits in which single separators (space, dash, dot) may stand between
 #   two digits (``digit_run``): a card 13 or more ("4111 1111 1111 1111"; its pattern is
 #   4 + 3 + 3 + 3 digits at least), a US SSN 9 ("536-22-1234"), a UK NINO 6 ("AB 12 34 56 C"),
-#   a Spanish NIF 8 and NIE 7 ("12345678Z", "X1234567L"), the German tax id 11;
+#   a Spanish NIF 7 and NIE 7 ("1234567L": a DNI below ten million without its leading zero,
+#   "X1234567L"), the German tax id 11;
 # - an IBAN: two letters and its two check digits at the start ("DE89", any case);
 # - a phone number: nothing more (its formats take brackets and plus signs).
 # tests/trust/test_redaction.py checks that the spans are the same with and without these.
@@ -55,7 +56,7 @@ MIN_DIGIT_RUN: dict[str, int] = {
     "CREDIT_CARD": 13,
     "US_SSN": 9,
     "UK_NINO": 6,
-    "ES_NIF": 8,
+    "ES_NIF": 7,
     "ES_NIE": 7,
     "DE_TAX_ID": 11,
 }

@@ -188,6 +188,7 @@ def test_a_recognizer_is_skipped_only_where_its_id_cannot_be() -> None:
         "card 4222 2222 22222",
         "SSN 536221234",
         "DNI 12345678Z",
+        "DNI 1234567L",  # a NIF of seven digits (no leading zero): its pattern is [0-9]?[0-9]{7}
         "Steuer-ID 86095742719",
         "NI AB123456C",
     ]
@@ -211,3 +212,12 @@ def test_a_recognizer_is_skipped_only_where_its_id_cannot_be() -> None:
     assert digit_run(answer) == 4
     checked.spans(answer)
     assert calls == ["PhoneRecognizer"]  # no id of the others fits in four digits in a row
+
+
+def test_a_nif_of_seven_digits_is_found_with_the_prechecks() -> None:
+    """A DNI below ten million is often written without its leading zero ("1234567L"):
+    Presidio's NIF pattern takes seven digits, so the pre-check must too."""
+    from core.redaction.presidio import PresidioDetector
+
+    for text in ("Mi DNI es 1234567L, gracias", "dni 7654321-j"):
+        assert [s.kind for s in PresidioDetector().spans(text)] == [Kind.national_id], text
