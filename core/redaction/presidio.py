@@ -61,6 +61,7 @@ MIN_DIGIT_RUN: dict[str, int] = {
     "DE_TAX_ID": 11,
 }
 _DIGIT_RUN = re.compile(r"\d(?:[ .\-]?\d)*")
+_ASCII_UPPER = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
 
 
@@ -130,7 +131,10 @@ class PresidioDetector:
                 continue
             if self.prechecks and not any(_may_hold(e, run, iban) for e in rec.supported_entities):
                 continue
-            for res in rec.analyze(text, entities=rec.supported_entities, nlp_artifacts=None) or []:
+            # Presidio's IBAN pattern takes capitals only; a customer types "de89 3704 …" as often.
+            # ASCII letters are raised one for one, so every span still points into ``text``.
+            seen = text.translate(_ASCII_UPPER) if "IBAN_CODE" in rec.supported_entities else text
+            for res in rec.analyze(seen, entities=rec.supported_entities, nlp_artifacts=None) or []:
                 kind_min = ENTITY_KINDS.get(res.entity_type)
                 if kind_min is None or res.score < kind_min[1]:
                     continue

@@ -26,6 +26,8 @@ def redactor() -> Redactor:
         ("pay with 4012888888881881 123 please", "pay with [CARD ****1881] [CVV] please"),
         ("amex 378282246310005 CID 1234", "amex [CARD ****0005] CID [CVV]"),
         ("IBAN DE89 3704 0044 0532 0130 00 for the refund", "IBAN [IBAN ****3000] for the refund"),
+        ("iban de89 3704 0044 0532 0130 00 for the refund", "iban [IBAN ****3000] for the refund"),  # as typed
+        ("my iban is gb82west12345698765432 ok", "my iban is [IBAN ****5432] ok"),
         ("mail jane.doe+x@example.co.uk", "mail [EMAIL]"),
         ("call me on +49 30 1234567", "call me on [PHONE ****4567]"),
         ("my number is 4155552671", "my number is [PHONE ****2671]"),
