@@ -62,3 +62,15 @@ def test_a_window_from_that_is_no_order_column_makes_no_order_eligible(store: St
     now = datetime(2026, 10, 20, tzinfo=UTC)
     with store.read_core("t-a") as core:
         assert [c.eligible for c in BUILTINS["order_update"].choices(core, "c1", rules, now)] == [False, False]
+
+
+@pytest.mark.parametrize("window_from", ["placed_at", "total", "items"])
+def test_a_window_from_a_date_without_time_or_a_non_text_field_never_fails(store: Store, window_from: str) -> None:
+    """A CRM export's date-only field counts from midnight UTC; a number or a list is no time
+    (no order eligible), never an error."""
+    rules = {"window_days": 30, "window_from": window_from}
+    for now in (datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 10, 20)):  # aware and naive clocks
+        with store.read_core("t-a") as core:
+            eligible = {c.value: c.eligible for c in BUILTINS["order_update"].choices(core, "c1", rules, now)}
+        # A-1 was placed on 2026-10-01 (19 days before), A-2 on 2026-11-20 (in the future: within the window).
+        assert eligible == ({"A-1": True, "A-2": True} if window_from == "placed_at" else {"A-1": False, "A-2": False})

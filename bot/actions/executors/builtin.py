@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
@@ -51,13 +51,16 @@ class BuiltinAction(Protocol):
     def run(self, s: Session, call: ActionCall, record: str, options: Mapping[str, Any]) -> ActionResult: ...
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
+def _parse_time(value: object) -> datetime | None:
+    """An order field as a time: an ISO date or date-time text, read as UTC when it names no
+    zone ("2026-10-01"); None for anything else (an empty field, a number, a list)."""
+    if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _field(o: OrderLike, name: str) -> Any:
@@ -176,6 +179,8 @@ class OrderUpdate:
         days = options.get("window_days")
         if days is not None:
             start = _parse_time(_field(o, str(options.get("window_from", "delivered_at"))))
+            if now.tzinfo is None:
+                now = now.replace(tzinfo=UTC)
             if start is None or now - start > timedelta(days=float(days)):
                 return False
         return True
