@@ -16,12 +16,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import CursorResult, Executable, Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import Row, bindparam, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.db.schema import AuditEntry, Base, Conversation, IdempotencyKey, Message
-from core.db.store import CoreSession, session_connection, session_tenant
+from core.db.store import CoreSession, execute_scoped, session_connection, session_tenant
 from core.errors import Forbidden, NotFound
 from core.types import Author, Turn
 
@@ -74,12 +74,6 @@ def conversation_owner(conn: Connection, tenant_id: str, conversation_id: str) -
 # A tenant session (``Store.session`` / ``Store.run``) or a Core one (``Store.run_core``).
 AnySession = Session | CoreSession
 
-
-def _execute(session: AnySession, statement: Executable, **params: Any) -> CursorResult[Any]:
-    """``statement`` on the session's connection, the session's tenant bound as ``tenant_id``."""
-    return session_connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
-
-
 _CONVERSATION = select(_conversations).where(
     _conversations.c.id == bindparam("conversation_id"), _conversations.c.tenant_id == bindparam("tenant_id")
 )
@@ -131,17 +125,17 @@ def conversation_row(session: AnySession, conversation_id: str, *, lock: bool = 
 
 def conversation_memory(session: AnySession, conversation_id: str) -> dict[str, Any]:
     """The conversation's memory as stored (``{}`` for none)."""
-    memory = _execute(session, _MEMORY, conversation_id=conversation_id).scalar()
+    memory = execute_scoped(session, _MEMORY, conversation_id=conversation_id).scalar()
     return dict(memory or {})
 
 
 def message_row(session: AnySession, message_id: str) -> Row[Any] | None:
-    return _execute(session, _MESSAGE, message_id=message_id).first()
+    return execute_scoped(session, _MESSAGE, message_id=message_id).first()
 
 
 def message_rows(session: AnySession, conversation_id: str) -> list[Row[Any]]:
     """The conversation's messages in order, as rows (``list_messages`` without ORM objects)."""
-    return list(_execute(session, _MESSAGES, conversation_id=conversation_id))
+    return list(execute_scoped(session, _MESSAGES, conversation_id=conversation_id))
 
 
 def add_message(
@@ -216,13 +210,13 @@ def claim_conversation(
 
 def keyed_message_id(session: AnySession, conversation_id: str, key: str) -> str | None:
     """The message an idempotency key of the conversation produced, None for an unused key."""
-    found = _execute(session, _KEY, conversation_id=conversation_id, key=key).scalar()
+    found = execute_scoped(session, _KEY, conversation_id=conversation_id, key=key).scalar()
     return str(found) if found is not None else None
 
 
 def add_key(session: AnySession, conversation_id: str, key: str, message_id: str) -> None:
     """Use an idempotency key once (a second use violates the unique constraint)."""
-    _execute(session, _INSERT_KEY, conversation_id=conversation_id, key=key, message_id=message_id)
+    execute_scoped(session, _INSERT_KEY, conversation_id=conversation_id, key=key, message_id=message_id)
 
 
 def list_messages(session: Session, conversation_id: str) -> list[Message]:

@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Text, bindparam, cast, create_engine, event, select, update
+from sqlalchemy import CursorResult, Executable, Text, bindparam, cast, create_engine, event, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DBAPIError,
@@ -144,6 +144,12 @@ def session_connection(session: Session | CoreSession) -> Connection:
         return session.connection
     session.flush()
     return session.connection()
+
+
+def execute_scoped(session: Session | CoreSession, statement: Executable, **params: Any) -> CursorResult[Any]:
+    """``statement`` on the session's connection (``session_connection``), the session's tenant
+    bound as ``tenant_id``: for prebuilt Core statements that filter on the tenant themselves."""
+    return session_connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
 
 
 class Store:

@@ -32,7 +32,7 @@ from bot.actions.errors import ActionRefused
 from bot.actions.executors.base import ActionCall, ActionResult
 from bot.actions.values import words_of
 from core.db.schema import Order
-from core.db.store import CoreSession, session_connection, session_tenant
+from core.db.store import CoreSession, execute_scoped
 
 __all__ = ["BUILTINS", "BuiltinAction"]
 
@@ -100,8 +100,7 @@ _CUSTOMER_ORDERS = (
 
 def _orders(s: Session | CoreSession, customer_id: str) -> list[Row[Any]]:
     """The customer's orders of the session's tenant, newest first (every column)."""
-    key = {"tenant_id": session_tenant(s), "customer_id": customer_id}
-    return list(session_connection(s).execute(_CUSTOMER_ORDERS, key))
+    return list(execute_scoped(s, _CUSTOMER_ORDERS, customer_id=customer_id))
 
 
 def _own_order(s: Session, call: ActionCall, record: str) -> Order:
