@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from core.clock import assume_utc
 from core.types import HandoffReason
 
 __all__ = [
@@ -31,8 +32,9 @@ CLAIM, HANDBACK, CLOSE = "conversation.claim", "conversation.handback", "convers
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    """A stored timestamp as an aware datetime in UTC: a naive one (SQLite hands them back naive)
+    is read as UTC (``core.clock.assume_utc``), an aware one is converted to UTC."""
+    return assume_utc(moment).astimezone(UTC)
 
 
 @dataclass(slots=True)

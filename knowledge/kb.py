@@ -27,7 +27,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.clock import assume_utc
 from core.db.schema import Article, ArticleVersion, utcnow
 from core.db.store import Store
 from core.errors import Conflict, InvalidInput, NotFound, StoreUnavailable, SwitchboardError
@@ -551,8 +552,8 @@ class KnowledgeBase:
 
 def _info(a: Article) -> ArticleInfo:
     updated = a.updated_at
-    if updated is not None and updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
+    if updated is not None:
+        updated = assume_utc(updated)
     return ArticleInfo(
         id=a.external_id,
         title=a.title,

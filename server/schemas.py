@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from core.clock import assume_utc
 from core.types import Citation, HandoffBrief
 
 
@@ -17,13 +18,9 @@ def _storable(v: str) -> str:
     return v
 
 
-def _aware(v: datetime) -> datetime:
-    """Timestamps always carry their offset (SQLite returns them without one: they are UTC)."""
-    return v if v.tzinfo is not None else v.replace(tzinfo=UTC)
-
-
 StorableText = Annotated[str, AfterValidator(_storable)]
-UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+# Timestamps always carry their offset (SQLite returns them without one: they are UTC).
+UtcDatetime = Annotated[datetime, AfterValidator(assume_utc)]
 # A BCP 47 language tag as the conversation stores it (at most 8 characters): en, de, pt-BR, zh-Hant.
 LanguageTag = Annotated[str, Field(min_length=2, max_length=8, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,4})?$")]
 

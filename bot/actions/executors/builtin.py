@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
@@ -31,6 +31,7 @@ from bot.actions.choices import Choice
 from bot.actions.errors import ActionRefused
 from bot.actions.executors.base import ActionCall, ActionResult
 from bot.actions.values import words_of
+from core.clock import assume_utc
 from core.db.schema import Order
 from core.db.store import CoreSession, execute_scoped
 
@@ -60,7 +61,7 @@ def _parse_time(value: object) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+    return assume_utc(parsed)
 
 
 def _field(o: OrderLike, name: str) -> Any:
@@ -178,9 +179,7 @@ class OrderUpdate:
         days = options.get("window_days")
         if days is not None:
             start = _parse_time(_field(o, str(options.get("window_from", "delivered_at"))))
-            if now.tzinfo is None:
-                now = now.replace(tzinfo=UTC)
-            if start is None or now - start > timedelta(days=float(days)):
+            if start is None or assume_utc(now) - start > timedelta(days=float(days)):
                 return False
         return True
 
