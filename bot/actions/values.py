@@ -16,6 +16,7 @@ the parameter's rules, the problem as a sentence for the re-ask. Dates are ISO
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -73,9 +74,23 @@ def human(name: str) -> str:
     return re.sub(r"[_\-]+", " ", name).strip()
 
 
+def _tokens(text: str) -> list[str]:
+    """``text``'s runs of letters, digits and combining marks, casefolded: ASCII text as
+    ``[a-z0-9]+`` of its lower case; other text NFKC-normalised first (a decomposed "é" is the
+    composed one, full-width letters are ASCII), then split at every character whose Unicode
+    category is not a letter (L*), number (N*) or mark (M*: an Indic vowel sign is part of its
+    word)."""
+    if text.isascii():
+        return _WORD.findall(text.lower())
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(c if unicodedata.category(c)[0] in "LNM" else " " for c in folded).split()
+
+
 def words_of(text: str) -> set[str]:
-    """Lower-case content words (stop words dropped), with a plural's singular added."""
-    words = {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
+    """Casefolded content words of any script ("Bürste" → ``{"bürste"}``, "Straße" →
+    ``{"strasse"}``; stop words and one-character words dropped), with a plural's singular
+    added (an English "s"). ASCII text gives what ``[a-z0-9]+`` of its lower case gives."""
+    words = {w for w in _tokens(text) if w not in _STOP and len(w) > 1}
     return words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3}
 
 

@@ -11,11 +11,11 @@ import pytest
 
 import bot.actions
 from bot.actions import ActionCall, ActionFailed, PendingAction, is_request
-from bot.actions.choices import narrow, record_choices
+from bot.actions.choices import Choice, narrow, record_choices
 from bot.actions.detect import evidence
 from bot.actions.executors.http import HttpActionExecutor
 from bot.actions.render import confirmation_text, result_text
-from bot.actions.values import find_value, parse_date, read_answer
+from bot.actions.values import find_value, parse_date, read_answer, words_of
 from core.tenancy.actions import ActionParameter, ActionSpec
 
 TODAY = date(2026, 3, 10)
@@ -198,3 +198,48 @@ def test_memory_from_before_configurable_actions_still_loads() -> None:
     pending = PendingAction.model_validate(old)
     assert pending.action == "cancel_order" and pending.args == {"order_id": "ORD-1"} and pending.key
     assert PendingAction.model_validate(old).key == pending.key  # the same yes keeps the same key
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Lämp", {"lämp"}),
+        ("Kühlschrank und Bürste", {"kühlschrank", "und", "bürste"}),
+        ("STRASSE / Straße", {"strasse"}),  # casefolded: ß is ss
+        ("Pâté en croûte", {"pâté", "en", "croûte"}),
+        ("Crème brûlée", {"crème", "brûlée"}),
+        ("Ηλεκτρική σκούπα", {"ηλεκτρική", "σκούπα"}),
+        ("ΣΚΟΥΠΑ", {"σκουπα"}),
+        ("Электрический чайник", {"электрический", "чайник"}),
+        ("हिन्दी किताब", {"हिन्दी", "किताब"}),  # vowel signs are part of the word
+        ("Cafe\u0301 noir", {"café", "noir"}),  # decomposed (as some keyboards send it) equals composed
+        ("ＬＡＭＰ", {"lamp"}),  # full-width letters
+    ],
+)
+def test_words_keep_letters_of_every_script(text: str, expected: set[str]) -> None:
+    assert words_of(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("the Desk Lamp, and 2 chairs!", {"desk", "lamp", "chairs", "chair"}),
+        ("ORD-10041 my_order x", {"ord", "10041", "order"}),
+        ("Sleeping bags (2-season)", {"sleeping", "bags", "bag", "season"}),
+        ("", set()),
+    ],
+)
+def test_ascii_words_are_as_before(text: str, expected: set[str]) -> None:
+    assert words_of(text) == expected
+
+
+def test_a_customer_picks_their_order_by_a_name_in_any_script() -> None:
+    choices = [
+        Choice("A-1", "A-1 (Bürste)", frozenset(words_of("Bürste"))),
+        Choice("A-2", "A-2 (Würste)", frozenset(words_of("Würste"))),
+        Choice("A-3", "A-3 (Чайник)", frozenset(words_of("Электрический чайник"))),
+        Choice("A-4", "A-4 (Σκούπα)", frozenset(words_of("Ηλεκτρική σκούπα"))),
+    ]
+    assert [c.value for c in narrow(choices, "die Bürste bitte").pool] == ["A-1"]
+    assert [c.value for c in narrow(choices, "мой чайник").pool] == ["A-3"]
+    assert [c.value for c in narrow(choices, "τη σκούπα").pool] == ["A-4"]
