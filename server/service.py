@@ -39,6 +39,7 @@ from bot.policy import BotMemory, BotReply
 from bot.tenant import load_policy
 from copilot.live import LiveJob
 from core.db.conversations import (
+    BOT_STATES,
     add_key,
     add_message,
     audit,
@@ -76,7 +77,7 @@ FAULT_HANDOFF_TEXT = (
 )
 BOT = ConversationState.bot.value
 # The bot answers in these states: a conversation waiting for the customer's yes to an action is still the bot's.
-BOT_SIDE = frozenset({BOT, ConversationState.awaiting_confirmation.value})
+BOT_SIDE = BOT_STATES
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces (as HTTP header values)
 
 
@@ -391,7 +392,8 @@ class ConversationService:
                 kept = conversation_memory(s, conv_id)
                 changes["memory"] = {**kept, "bot": memory.model_dump(mode="json")}
             # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
-            conv = claim_conversation(s, conv_id, BOT_SIDE, {**changes, "updated_at": utcnow()})
+            # The reply ends the wait for it (the sweeper's marker; add_message needs no UPDATE).
+            conv = claim_conversation(s, conv_id, BOT_SIDE, {**changes, "updated_at": utcnow(), "waiting_since": None})
             if conv is None:
                 return None
             # The claim's UPDATE holds the conversation's row lock until the commit.
@@ -647,6 +649,7 @@ class ConversationService:
                 raise Conflict("This conversation is closed.")
             conv.state = ConversationState.human.value
             conv.assigned_agent = principal.actor
+            conv.waiting_since = None  # an agent answers now, not the bot (server/sweeper.py)
             audit(s, principal.actor, "conversation.claim", conv.id)
             s.flush()
             out = conversation_public(conv)
@@ -697,6 +700,7 @@ class ConversationService:
             was_closed = conv.state == ConversationState.closed.value
             conv.state = ConversationState.closed.value
             conv.closed_at = utcnow()
+            conv.waiting_since = None
             audit(s, principal.actor, "conversation.close", conv.id)
             s.flush()
             out = conversation_public(conv)

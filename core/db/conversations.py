@@ -7,6 +7,11 @@ connection, each with the session's tenant as an explicit filter: an ORM stateme
 about five times as much to run, and a turn runs a dozen. They return rows, read by the same
 attribute names as the ORM objects. Those also take a ``CoreSession`` (``Store.run_core``:
 one transaction on a plain connection, without an ORM session's overhead).
+
+Every message written by ``add_message`` keeps the conversation's ``waiting_since`` marker in
+the same transaction: set to the message's time for a customer message stored while the bot
+owns the conversation (``BOT_STATES``), cleared by any other message. The unanswered-message
+sweeper (``server/sweeper.py``) reads only the marked conversations.
 """
 
 from __future__ import annotations
@@ -16,18 +21,22 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, literal, select, update
+from sqlalchemy import DateTime, Row, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.db.schema import AuditEntry, Base, Conversation, IdempotencyKey, Message
 from core.db.store import CoreSession, execute_scoped, session_connection, session_tenant
 from core.errors import Forbidden, NotFound
-from core.types import Author, Turn
+from core.types import Author, ConversationState, Turn
 
 _conversations = Base.metadata.tables[Conversation.__tablename__]
 _messages = Base.metadata.tables[Message.__tablename__]
 _keys = Base.metadata.tables[IdempotencyKey.__tablename__]
+
+# The states in which the bot answers the customer: a conversation waiting for the customer's
+# yes to an action is still the bot's.
+BOT_STATES = frozenset({ConversationState.bot.value, ConversationState.awaiting_confirmation.value})
 
 
 class MessageLike(Protocol):
@@ -106,6 +115,32 @@ _KEY = select(_keys.c.message_id).where(
     _keys.c.tenant_id == bindparam("tenant_id"),
 )
 _INSERT_KEY = insert(_keys)
+# The marker of a conversation waiting for the bot's reply (``add_message``). ``updated_at`` is
+# kept as it is (its ``onupdate`` would otherwise move it: a marker is no change of the
+# conversation). Parameters are prefixed: an UPDATE reserves its table's column names.
+_WAITING_OF = (
+    _conversations.c.id == bindparam("b_conversation_id"),
+    _conversations.c.tenant_id == bindparam("b_tenant_id"),
+)
+_MARK_WAITING = (
+    update(_conversations)
+    .where(*_WAITING_OF)
+    .values(
+        waiting_since=case(
+            (
+                _conversations.c.state.in_([literal(state) for state in sorted(BOT_STATES)]),
+                bindparam("b_at", type_=DateTime(timezone=True)),
+            ),
+            else_=None,
+        ),
+        updated_at=_conversations.c.updated_at,
+    )
+)
+_CLEAR_WAITING = (
+    update(_conversations)
+    .where(*_WAITING_OF, _conversations.c.waiting_since.is_not(None))
+    .values(waiting_since=None, updated_at=_conversations.c.updated_at)
+)
 
 
 _CONVERSATION_LOCKED = _CONVERSATION.with_for_update()
@@ -152,18 +187,24 @@ def add_message(
 
     Writers of one conversation are serialised by the database itself: PostgreSQL locks the
     conversation row until the transaction ends (``SELECT … FOR UPDATE``; ``locked``: this
-    transaction holds that lock already — it read the row ``FOR UPDATE`` or updated it);
-    SQLite takes its write lock when the INSERT starts, and the INSERT computes
-    ``max(seq) + 1`` itself. The unique index on ``(conversation_id, seq)`` refuses a
-    duplicate should anything slip by (``Store.run(..., retry_conflicts=True)`` then runs
-    the unit of work again)."""
+    transaction holds that lock already — it read the row ``FOR UPDATE`` or updated it — and
+    ``conv`` is the row as it stands under that lock); SQLite takes its write lock when the
+    INSERT starts, and the INSERT computes ``max(seq) + 1`` itself. The unique index on
+    ``(conversation_id, seq)`` refuses a duplicate should anything slip by
+    (``Store.run(..., retry_conflicts=True)`` then runs the unit of work again).
+
+    In the same transaction, the conversation's ``waiting_since``: a customer message sets it
+    to the message's ``created_at`` when the conversation's state (as it stands under the
+    lock) is one of ``BOT_STATES``, and clears it otherwise; any other message clears it (one
+    UPDATE, skipped when ``locked`` and ``conv.waiting_since`` is already None, as in the row
+    ``claim_conversation`` returns after clearing it)."""
     tenant = session_tenant(session)
     if conv.tenant_id is not None and conv.tenant_id != tenant:
         raise Forbidden(f"Refusing to write a row of tenant {conv.tenant_id!r} in a session of {tenant!r}")
     conn = session_connection(session)
     if not locked and conn.dialect.name != "sqlite":  # SQLite has no row locks: its INSERT takes the write lock
         conn.execute(_LOCK, {"conversation_id": conv.id, "tenant_id": tenant})
-    return conn.execute(
+    row = conn.execute(
         _INSERT_MESSAGE,
         {
             "of_conversation": conv.id,
@@ -174,6 +215,12 @@ def add_message(
             "meta": meta or {},
         },
     ).one()
+    where = {"b_conversation_id": conv.id, "b_tenant_id": tenant}
+    if author is Author.customer:
+        conn.execute(_MARK_WAITING, {**where, "b_at": row.created_at})
+    elif not locked or conv.waiting_since is not None:
+        conn.execute(_CLEAR_WAITING, where)
+    return row
 
 
 @lru_cache(maxsize=64)

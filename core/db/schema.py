@@ -108,6 +108,12 @@ class CrmNote(TenantScoped, Base):
 
 class Conversation(TenantScoped, Base):
     __tablename__ = "conversations"
+    __table_args__ = (
+        # The sweeper's read: a bot state and a range of waiting_since, both from the index (a
+        # single-column index on waiting_since lost to ix_conversations_state on SQLite, whose
+        # planner has no statistics: it read every bot-owned conversation).
+        Index("ix_conversations_waiting", "state", "waiting_since"),
+    )
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     visitor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # widget session owner
@@ -122,6 +128,13 @@ class Conversation(TenantScoped, Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The channel of entry (analytics filter); the widget is ``chat``. NULL in rows older than the column.
     channel: Mapped[str | None] = mapped_column(String(32), default="chat", nullable=True)
+    # Waiting for the bot's reply since (UTC): the time of the newest message when it is a
+    # customer message stored while the bot owned the conversation; NULL otherwise. Written
+    # with every message (core/db/conversations.add_message), cleared by a claim or a close;
+    # the unanswered-message sweeper (server/sweeper.py) reads only the conversations it marks,
+    # by ``ix_conversations_waiting``. NULL in rows older than the column (the sweeper marks
+    # those at start-up).
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     messages: Mapped[list[Message]] = relationship(
         back_populates="conversation", order_by="Message.seq", cascade="all, delete-orphan"
     )

@@ -39,7 +39,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
-from core.db.schema import Base, KbState, Message, Tenant, TenantScoped
+from core.db.schema import Base, Conversation, KbState, Message, Tenant, TenantScoped
 from core.errors import ConfigurationError, Forbidden, StoreUnavailable
 from core.registry import Registry
 
@@ -63,6 +63,15 @@ _TENANT_ROW = (
     .where(Tenant.id == bindparam("tenant_id"))
 )
 _KB_GENERATION = select(KbState.generation).where(KbState.tenant_id == bindparam("tenant_id"))
+
+
+# Indexes added after their table first shipped, created on start-up when missing
+# (``Store.create_all``): (table, index) -> what goes wrong without it.
+LATER_INDEXES: dict[tuple[str, str], str] = {
+    (Message.__tablename__, "uq_messages_conv_seq"): "message order is not guaranteed",
+    (Conversation.__tablename__, "ix_conversations_waiting"): "each sweep for unanswered messages reads "
+    "every conversation the bot owns",
+}
 
 
 # A pooled server connection idle at least this long is pinged before use (``_ping_when_idle``).
@@ -216,18 +225,18 @@ class Store:
         database lacks (additive upgrades only: new columns get their SQL default or NULL)."""
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()
-        self._ensure_unique_indexes()
+        self._ensure_later_indexes()
 
-    def _ensure_unique_indexes(self) -> None:
-        """Unique indexes added after a table first shipped (``create_all`` skips existing
-        tables): created when missing, idempotent."""
-        for index in Base.metadata.tables[Message.__tablename__].indexes:
-            if not index.unique:
-                continue
+    def _ensure_later_indexes(self) -> None:
+        """Indexes added after their table first shipped (``LATER_INDEXES``; ``create_all``
+        skips existing tables): created when missing, idempotent. One that cannot be created
+        is logged with what its absence costs, and start-up goes on."""
+        for (table, name), without in LATER_INDEXES.items():
+            index = next(i for i in Base.metadata.tables[table].indexes if i.name == name)
             try:
                 index.create(self.engine, checkfirst=True)
-            except SQLAlchemyError as exc:  # e.g. duplicates stored before the constraint existed
-                log.warning("could not create %s (%s); message order is not guaranteed", index.name, exc)
+            except SQLAlchemyError as exc:  # e.g. duplicates stored before a unique index existed
+                log.warning("could not create %s (%s); %s", name, exc, without)
 
     def _add_missing_columns(self) -> None:
         from sqlalchemy import inspect, text
