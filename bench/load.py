@@ -4,6 +4,7 @@
     python -m bench load --mode scaleout               # two workers on PostgreSQL + Redis
     python -m bench load --mode scaleout --routing alternate   # see Router
     python -m bench load --conversations 50 --messages 4 --max-seconds 120
+    python -m bench load --questions unique             # every conversation its own questions
 
 Every conversation asks the demo's questions (``bench/answer_latency.py: demo_questions``)
 one after the other, as a widget does: each message carries a client message id
@@ -85,6 +86,7 @@ class Run:
     crashed: Counter[str] = field(default_factory=Counter)  # the client's own exceptions -> conversations
     wall_s: float = 0.0
     client_cpu_s: float = 0.0  # this process (the simulated widgets and the prober) during the run
+    unique: bool = False  # every conversation asks its own sequence of questions (question_order)
 
 
 async def _send(
@@ -207,6 +209,7 @@ async def _converse(
         return
     headers, conv = started
     run.started_convs += 1
+    order = question_order(i, m, len(questions), run.unique)
     for j in range(m):
         if time.monotonic() > deadline:
             return
@@ -222,7 +225,7 @@ async def _converse(
             f"/api/conversations/{conv}/messages",
             {**headers, "Idempotency-Key": sent.key},
             deadline,
-            {"text": questions[(i * m + j) % len(questions)]},
+            {"text": questions[order[j]]},
         )
         sent.worker = worker
         sent.latency_s = time.perf_counter() - start
@@ -230,6 +233,20 @@ async def _converse(
         if body:
             sent.message_id, sent.seq = body["message"]["id"], body["message"]["seq"]
             sent.replied = bool(body["replies"])
+
+
+def question_order(i: int, m: int, n: int, unique: bool) -> list[int]:
+    """Indices (into the ``n`` demo questions) of conversation ``i``'s ``m`` messages.
+
+    Shared (the default, the issue's measure): conversation i asks from offset ``i * m`` on, so
+    with 60 questions and 10 messages the conversations follow 6 sequences, in step, and their
+    conversation-aware queries repeat (each embedded once). Unique: each conversation asks a
+    sample of its own (seeded by ``i``), as real traffic does, so nearly every conversation-aware
+    query is a text the embedder has not seen."""
+    if unique:
+        rng = random.Random(i)
+        return rng.sample(range(n), m) if m <= n else rng.choices(range(n), k=m)
+    return [(i * m + j) % n for j in range(m)]
 
 
 async def _health(urls: list[str], run: Run, stop: asyncio.Event) -> None:
@@ -248,13 +265,21 @@ async def _health(urls: list[str], run: Run, stop: asyncio.Event) -> None:
 
 
 async def drive(
-    urls: list[str], n: int, m: int, max_seconds: float, run: Run | None = None, routing: str = ROUTINGS[0]
+    urls: list[str],
+    n: int,
+    m: int,
+    max_seconds: float,
+    run: Run | None = None,
+    routing: str = ROUTINGS[0],
+    unique: bool = False,
 ) -> Run:
     """Run the conversations; ``run`` (optional) is filled in as they go, for a watcher;
-    ``routing``: how requests are spread over ``urls`` (``Router``)."""
+    ``routing``: how requests are spread over ``urls`` (``Router``); ``unique``: each
+    conversation asks its own sequence of questions (``question_order``)."""
     router = Router(urls, routing)
     questions = demo_questions(60)
     run = run if run is not None else Run()
+    run.unique = unique
     deadline = time.monotonic() + max_seconds
     stop = asyncio.Event()
     prober = asyncio.create_task(_health(urls, run, stop))
@@ -329,6 +354,7 @@ def report(
     five = sum(v for k, v in final.items() if k.startswith("5"))
     rows = [
         ["conversations x messages", f"{n} x {m}"],
+        ["questions (--questions)", "unique: each conversation its own" if run.unique else "shared: from offset i x M"],
         ["conversations that could not start (session or create failed after retries)",
          ", ".join(f"{k}: {v}" for k, v in sorted(run.failed_starts.items())) or "0"],
         ["conversations ended by an exception in the client",
@@ -440,6 +466,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse a data dir (the demo loads once)")
     parser.add_argument("--routing", choices=ROUTINGS, default=ROUTINGS[0],
                         help="how requests are spread over the workers (the load balancer's policy; see Router)")
+    parser.add_argument("--questions", choices=["shared", "unique"], default="shared",
+                        help="shared: the conversations follow 6 sequences of the demo's questions, in step "
+                             "(the default, the issue's measure); unique: each its own, as real traffic")
     parser.add_argument("--set", action="append", default=[], metavar="SETTING=VALUE",
                         help="extra server setting, e.g. --set chat_backend=fake")
     args = parser.parse_args(argv)
@@ -454,7 +483,8 @@ def main(argv: list[str]) -> int:
         pids = [w.proc.pid for w in ws if w.proc is not None]
         cpu0 = sum(cpu_seconds(p) for p in pids)
         run = asyncio.run(
-            drive([w.url for w in ws], args.conversations, args.messages, args.max_seconds, routing=args.routing)
+            drive([w.url for w in ws], args.conversations, args.messages, args.max_seconds, routing=args.routing,
+                  unique=args.questions == "unique")
         )
         cpu = sum(cpu_seconds(p) for p in pids) - cpu0
         check = verify(ws[0].url, run, settle_s=2.0)
