@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, case, literal, select, type_coerce
@@ -65,7 +65,7 @@ def _stamps(session: Session) -> tuple[Any, Any]:
 def _parse_text(value: str | datetime) -> datetime:
     if isinstance(value, datetime):
         return as_utc(value)
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return as_utc(datetime.fromisoformat(value))  # a text with an offset is converted, not relabelled
 
 
 def _key(customer_id: str | None, visitor_id: str | None) -> str | None:

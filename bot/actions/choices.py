@@ -94,7 +94,7 @@ def _short_fields(item: Mapping[str, Any], key: str) -> dict[str, str]:
     for k, v in item.items():
         if k == key or not isinstance(v, str):
             continue
-        if len(v) <= _LABEL_MAX and not any(ch.isdigit() for ch in v) and re.search(r"[A-Za-z]", v):
+        if len(v) <= _LABEL_MAX and not any(ch.isdigit() for ch in v) and any(ch.isalpha() for ch in v):
             out[k] = v
     return out
 

@@ -243,3 +243,11 @@ def test_a_customer_picks_their_order_by_a_name_in_any_script() -> None:
     assert [c.value for c in narrow(choices, "die Bürste bitte").pool] == ["A-1"]
     assert [c.value for c in narrow(choices, "мой чайник").pool] == ["A-3"]
     assert [c.value for c in narrow(choices, "τη σκούπα").pool] == ["A-4"]
+
+
+def test_records_labelled_in_any_script() -> None:
+    """A wordy field in a non-Latin script tells two records apart as an English one does."""
+    record = {"meters": [{"serial": "M-1", "room": "кухня"}, {"serial": "M-2", "room": "гараж"}]}
+    choices = record_choices(record, "meters[].serial")
+    assert [c.label for c in choices] == ["M-1 (кухня)", "M-2 (гараж)"]
+    assert [c.value for c in narrow(choices, "счётчик в гараж").pool] == ["M-2"]
