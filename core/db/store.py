@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, Executable, Text, bindparam, cast, create_engine, event, select, update
+from sqlalchemy import CursorResult, Executable, Text, bindparam, cast, create_engine, event, inspect, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import (
     DBAPIError,
@@ -73,6 +73,10 @@ LATER_INDEXES: dict[tuple[str, str], str] = {
     "every conversation the bot owns",
 }
 
+
+# Passes of ``Store.create_all`` when another worker creating the same schema at the same moment
+# makes one fail.
+SCHEMA_ATTEMPTS = 3
 
 # A pooled server connection idle at least this long is pinged before use (``_ping_when_idle``).
 IDLE_PING_S = 2.0
@@ -222,9 +226,23 @@ class Store:
 
     def create_all(self) -> None:
         """Create missing tables, and add columns that a newer schema has and an existing
-        database lacks (additive upgrades only: new columns get their SQL default or NULL)."""
-        Base.metadata.create_all(self.engine)
-        self._add_missing_columns()
+        database lacks (additive upgrades only: new columns get their SQL default or NULL).
+
+        Workers started at the same moment (``uvicorn --workers N``) each run this on the same
+        database: a CREATE TABLE or ADD COLUMN that another worker ran first fails here
+        ("already exists"), so the pass runs again and finds them, at most
+        ``SCHEMA_ATTEMPTS`` times; an error that persists (no permission, no database) is
+        raised as the ``SQLAlchemyError`` it is."""
+        for attempt in range(1, SCHEMA_ATTEMPTS + 1):
+            try:
+                Base.metadata.create_all(self.engine)
+                self._add_missing_columns()
+                break
+            except SQLAlchemyError as exc:
+                if attempt == SCHEMA_ATTEMPTS:
+                    raise
+                log.info("creating the schema failed (%s); another worker may be creating it, trying again", exc)
+                self._backoff(attempt)
         self._ensure_later_indexes()
 
     def _ensure_later_indexes(self) -> None:
@@ -236,10 +254,12 @@ class Store:
             try:
                 index.create(self.engine, checkfirst=True)
             except SQLAlchemyError as exc:  # e.g. duplicates stored before a unique index existed
+                if any(found["name"] == name for found in inspect(self.engine).get_indexes(table)):
+                    continue  # another worker starting at the same moment created it
                 log.warning("could not create %s (%s); %s", name, exc, without)
 
     def _add_missing_columns(self) -> None:
-        from sqlalchemy import inspect, text
+        from sqlalchemy import text
 
         inspector = inspect(self.engine)
         with self.engine.begin() as conn:

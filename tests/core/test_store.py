@@ -115,3 +115,37 @@ def test_a_tenant_configuration_is_parsed_again_only_when_its_stored_text_change
     assert store.tenant_config("t1") == {}
     assert store.tenant_row("unknown") is None
     other.dispose()
+
+
+@pytest.mark.parametrize("step", ["CREATE TABLE", "ALTER TABLE"])
+def test_workers_starting_at_once_all_start_on_a_new_or_older_database(tmp_path: Path, step: str) -> None:
+    """``uvicorn --workers 4`` starts every worker at the same moment, each one creating the
+    schema (``Store.create_all``): a worker whose CREATE TABLE or ADD COLUMN another worker ran
+    first must start all the same (before: "table tenants already exists" / "duplicate column
+    name: waiting_since", and that worker failed)."""
+    from sqlalchemy import event, inspect, text
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    if step == "ALTER TABLE":  # a database from before conversations.waiting_since
+        older = Store(url)
+        older.create_all()
+        with older.engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_conversations_waiting"))
+            conn.execute(text("ALTER TABLE conversations DROP COLUMN waiting_since"))
+        older.dispose()
+    first, other = Store(url), Store(url)
+    raced: list[str] = []
+
+    def other_worker_first(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith(step) and not raced:
+            raced.append(statement)
+            other.create_all()  # the other worker, a moment faster
+
+    event.listen(first.engine, "before_cursor_execute", other_worker_first)
+    first.create_all()
+    assert raced
+    found = inspect(first.engine)
+    assert "waiting_since" in {c["name"] for c in found.get_columns("conversations")}
+    assert "ix_conversations_waiting" in {i["name"] for i in found.get_indexes("conversations")}
+    first.dispose()
+    other.dispose()

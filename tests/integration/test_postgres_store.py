@@ -112,3 +112,48 @@ def test_a_busy_pool_hands_connections_out_without_a_ping(pg_database: str, monk
             store_idle.dispose()
     finally:
         store.dispose()
+
+
+@pytest.mark.parametrize("database", ["new", "older"])
+def test_workers_starting_at_once_all_start(database: str) -> None:
+    """Four workers started at the same moment (``uvicorn --workers 4``) each create the schema
+    on one PostgreSQL database, new or from before ``conversations.waiting_since``: all start
+    (before: three of four failed with a duplicate pg_type / DuplicateColumn error)."""
+    import threading
+
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from tests.integration.conftest import temporary_database
+
+    with temporary_database() as url:
+        if database == "older":
+            older = Store(url)
+            older.create_all()
+            with older.engine.begin() as conn:
+                conn.execute(text("DROP INDEX ix_conversations_waiting"))
+                conn.execute(text("ALTER TABLE conversations DROP COLUMN waiting_since"))
+            older.dispose()
+        stores = [Store(url) for _ in range(4)]
+        start = threading.Barrier(len(stores))
+        failed: list[SQLAlchemyError] = []
+
+        def run(store: Store) -> None:
+            start.wait(10)
+            try:
+                store.create_all()
+            except SQLAlchemyError as exc:
+                failed.append(exc)
+
+        threads = [threading.Thread(target=run, args=(s,)) for s in stores]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        found = inspect(stores[0].engine)
+        columns = {c["name"] for c in found.get_columns("conversations")}
+        indexes = {i["name"] for i in found.get_indexes("conversations")}
+        for store in stores:
+            store.dispose()
+    assert failed == []
+    assert "waiting_since" in columns and "ix_conversations_waiting" in indexes
