@@ -32,16 +32,19 @@ customer message stored (SQLite +50 us, PostgreSQL about +0.2 ms a unit of work)
 reply clears the marker in the UPDATE it already makes.
 
 Conversations stored without a marker (by a version before it, or by a worker of the
-previous version during a rolling upgrade) are marked at start-up, before the first sweep
-(``mark_waiting``: one scan of the window's messages, as every sweep did before; 40 ms on the
-database above). A worker of the previous version sweeps what it stores with its own
-sweeper while it runs; what it leaves when it stops is marked by the next start of a worker.
+previous version during a rolling upgrade) are marked at start-up, before the first sweep,
+and again every ``MARK_EVERY_S`` (``mark_waiting``: one scan of the window's messages, as
+every sweep did before; 40 ms on the database above). A worker of the previous version
+sweeps what it stores with its own sweeper while it runs; what it leaves when it stops is
+marked by the next pass of any worker, also when no worker starts after it (a rolling
+upgrade that starts the new workers before it stops the old ones).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from sqlalchemy import bindparam, func, literal, select, update
@@ -58,6 +61,10 @@ log = logging.getLogger("switchboard.sweeper")
 WINDOW_S = 24 * 3600.0
 STARTUP_GRACE_S = 2.0
 MARGIN_S = 15.0
+# Between two marking passes (``mark_waiting``): how long a message that a worker of the
+# previous version left unmarked may wait for its sweep, at 1/40 of the scans the sweep made
+# before the marker (one every 15 s).
+MARK_EVERY_S = 600.0
 
 _BOT_STATES = [literal(state) for state in sorted(BOT_STATES)]  # plain parameters of a prebuilt statement
 _newer = aliased(Message)
@@ -160,7 +167,8 @@ def sweep(services: Services, grace_s: float) -> int:
 
 
 class Sweeper:
-    """The background thread: one sweep at start-up, then one every ``interval_s``."""
+    """The background thread: one sweep at start-up, then one every ``interval_s``; a marking
+    pass (``mark_waiting``) before the first sweep and every ``MARK_EVERY_S`` seconds."""
 
     def __init__(self, services: Services, interval_s: float, grace_s: float | None = None) -> None:
         if interval_s <= 0:
@@ -177,12 +185,13 @@ class Sweeper:
 
     def _run(self) -> None:
         grace = STARTUP_GRACE_S
-        marked = False
+        marked_at: float | None = None
         while not self._stop.is_set():
-            if not marked:  # once, before the first sweep: conversations stored without the marker
+            # Before the first sweep, then every MARK_EVERY_S: conversations stored without the marker.
+            if marked_at is None or time.monotonic() - marked_at >= MARK_EVERY_S:
                 try:
                     mark_waiting(self.services)
-                    marked = True
+                    marked_at = time.monotonic()
                 except Exception:  # noqa: BLE001  (the database may be down: try again next round)
                     log.exception("marking conversations waiting for a reply failed")
             try:

@@ -214,6 +214,28 @@ def test_the_sweeper_thread_marks_and_answers_at_start_up(
         thread.stop()
 
 
+def test_a_message_a_previous_version_leaves_after_start_up_is_answered(
+    two_workers: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rolling upgrade that starts the new workers before it stops the old ones: the last
+    worker of the previous version (no marker) stops after every new worker's start-up pass,
+    leaving a message without a reply. A later marking pass finds it (before: only start-up
+    marked, and the message waited forever)."""
+    services = two_workers[0]
+    monkeypatch.setattr(sweeper, "STARTUP_GRACE_S", 0.0)
+    monkeypatch.setattr(sweeper, "MARK_EVERY_S", 0.2)
+    thread = Sweeper(services, interval_s=0.05, grace_s=0.5)
+    thread.start()
+    try:
+        time.sleep(0.3)  # the start-up pass has marked and swept
+        _, conv, _ = left_without_reply(services)
+        with services.store.engine.begin() as conn:  # as a worker of the previous version stores it
+            conn.execute(update(Conversation).where(Conversation.id == conv).values(waiting_since=None))
+        _wait_for(lambda: authors(services, conv) == ["customer", "bot"], timeout_s=5.0)
+    finally:
+        thread.stop()
+
+
 def test_a_sweep_reads_the_waiting_conversations_by_index_not_the_days_messages(
     two_workers: tuple[Services, Services],
 ) -> None:
