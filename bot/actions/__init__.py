@@ -7,6 +7,8 @@ execution through an executor (``http``, ``mcp``, ``builtin``), audit of every s
   ``ActionOutcome`` (text + ``meta()`` for the bot message);
 - ``request``: is the message a request to act or a question about something;
 - ``values`` / ``choices``: reading parameter values from words and from the customer's records;
+- ``execute``: running a filled action and auditing it; ``ledger``: an idempotency key's claim and
+  outcome, so a write runs once however many yeses arrive for it;
 - ``executors``: the backends; ``errors``: ``ActionFailed`` / ``ActionRefused``.
 """
 

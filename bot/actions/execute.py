@@ -1,10 +1,11 @@
 """Running a filled action once, and the record of it.
 
 ``ActionExecution.run`` calls the action's executor (a builtin inside the Store's transaction,
-or a remote ``http`` / ``mcp`` backend) with the proposal's idempotency key; the result is
-recorded under the key in a ledger entry (``idempotency.action``), so a yes delivered twice
-runs the write once and repeats the first answer. Refusals (the company's eligibility rule),
-failures (with a handoff text) and after-hours tickets are here too.
+or a remote ``http`` / ``mcp`` backend) with the proposal's idempotency key; the key is claimed
+in the ledger before the write and the result recorded under it (``bot.actions.ledger``), so a
+yes delivered twice — also two at once — runs the write once and repeats the first answer.
+Refusals (the company's eligibility rule), failures (with a handoff text) and after-hours
+tickets are here too.
 
 Every call, result, refusal and failure is audited (``action.<name>.call``, ``action.<name>``,
 ``.refused``, ``.failed``) with the parameters passed through the redactor; ``audit`` serves
@@ -14,12 +15,14 @@ the conversation's own steps (``bot.actions.runner``).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from bot.actions import ledger
 from bot.actions.errors import ActionFailed, ActionRefused
 from bot.actions.executors.base import ActionCall, ActionResult, RemoteExecutor
 from bot.actions.executors.builtin import BUILTINS
@@ -29,7 +32,7 @@ from bot.actions.render import fill, result_text
 from bot.actions.types import ActionContext, ActionOutcome, PendingAction
 from bot.actions.values import human
 from core.db.conversations import audit
-from core.db.schema import AuditEntry, Ticket
+from core.db.schema import Ticket
 from core.db.store import Store
 from core.tenancy.actions import ActionSpec, BuiltinExecutor
 
@@ -37,7 +40,10 @@ __all__ = ["ActionExecution"]
 
 log = logging.getLogger("switchboard.bot.actions")
 
-_LEDGER = "idempotency.action"
+# A yes that finds its key claimed by a remote call in flight reads the ledger again after
+# these pauses (doubling, seconds) until the outcome is there or the claim's deadline passed.
+POLL_S = 0.05
+POLL_MAX_S = 0.5
 
 
 class ActionExecution:
@@ -97,10 +103,11 @@ class ActionExecution:
             **self.redact(detail),
         )
 
-    @staticmethod
-    def _ledger(s: Any, key: str) -> dict[str, Any] | None:
-        row = s.scalars(select(AuditEntry).where(AuditEntry.action == _LEDGER, AuditEntry.target == key)).first()
-        return dict(row.detail) if row is not None else None
+    def _recorded(self, tenant_id: str, key: str) -> ledger.LedgerEntry | None:
+        """The outcome recorded under ``key``, None when there is none (yet)."""
+        with self.store.read_session(tenant_id) as s:
+            found = ledger.read(s, key)
+        return found if found is not None and not found.running else None
 
     # -- refusals --------------------------------------------------------------------------
 
@@ -139,37 +146,100 @@ class ActionExecution:
             builtin = BUILTINS.get(cfg.name)
             if builtin is None:
                 return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no builtin action {cfg.name!r}"))
-            with self.store.session(ctx.tenant_id) as s:
-                if key and (prev := self._ledger(s, key)) is not None:
-                    return self._replay(spec, call, prev)
-                try:
-                    result = builtin.run(s, call, target, cfg.options)
-                except ActionRefused as refused:
-                    s.rollback()
-                    label = pending.labels.get(
-                        next((p.name for p in spec.parameters if p.source == "record"), ""), target
-                    )
-                    return (
-                        self.not_eligible(ctx, spec, pending, label or target, refused.target)
-                        if not refused.text
-                        else self.refuse(ctx, spec, pending, refused.text, refused.target)
-                    )
-                return self._done(ctx, spec, call, pending, result, session=s)
+            try:
+                with self.store.session(ctx.tenant_id) as s:
+                    claim = None
+                    if key:
+                        prev = ledger.read(s, key)
+                        if prev is not None and not prev.running:
+                            return self._replay(spec, call, prev.detail)
+                        # Before the write, in its transaction: a second run of the key waits
+                        # here for this transaction, then fails on the ledger's unique index.
+                        claim = ledger.claim(s, self.actor, key, spec.name)
+                    try:
+                        result = builtin.run(s, call, target, cfg.options)
+                    except ActionRefused as refused:
+                        s.rollback()  # the claim goes with the write
+                        label = pending.labels.get(
+                            next((p.name for p in spec.parameters if p.source == "record"), ""), target
+                        )
+                        return (
+                            self.not_eligible(ctx, spec, pending, label or target, refused.target)
+                            if not refused.text
+                            else self.refuse(ctx, spec, pending, refused.text, refused.target)
+                        )
+                    return self._done(ctx, spec, call, pending, result, session=s, claim=claim)
+            except IntegrityError:
+                done = self._recorded(ctx.tenant_id, key) if key else None
+                if done is None:
+                    raise
+                return self._replay(spec, call, done.detail)  # the other run of the key committed first
         executor = self.executors.get(cfg.type)
         if executor is None:
             return self._failed(ctx, spec, call, ActionFailed("unconfigured", f"no {cfg.type} executor"))
-        with self.store.session(ctx.tenant_id) as s:
-            if key and (prev := self._ledger(s, key)) is not None:
-                return self._replay(spec, call, prev)
-            self._audit_in(
-                s, ctx, f"action.{spec.name}.call", target, executor=cfg.type, args=dict(call.args), idempotency_key=key
-            )
+        try:
+            claimed = self._claim_remote(ctx, spec, call, target, cfg.type, float(getattr(cfg, "timeout_s", 0) or 0))
+        except ActionFailed as failure:
+            return self._failed(ctx, spec, call, failure)
+        if isinstance(claimed, ActionOutcome):
+            return claimed
         try:
             result = executor.call(call)
         except ActionFailed as failure:
-            return self._failed(ctx, spec, call, failure)
+            return self._failed(ctx, spec, call, failure, claim=claimed)
+        except BaseException:
+            self._release(ctx, claimed)
+            raise
         with self.store.session(ctx.tenant_id) as s:
-            return self._done(ctx, spec, call, pending, result, session=s)
+            return self._done(ctx, spec, call, pending, result, session=s, claim=claimed)
+
+    def _claim_remote(
+        self, ctx: ActionContext, spec: ActionSpec, call: ActionCall, target: str, executor: str, timeout_s: float
+    ) -> ActionOutcome | ledger.LedgerEntry | None:
+        """Before a remote call: the first outcome when the key ran already, else this run's
+        claim of the key (committed, with the ``action.<name>.call`` audit entry; None for a
+        read, which has no key). A claim of another run still in its call is
+        waited for (its outcome is replayed; a failed run's released claim is taken), at most
+        until its deadline (``timeout_s`` + ``ledger.CLAIM_GRACE_S``), after which it is taken
+        over. Raises ``ActionFailed`` (timeout) when the key stays held longer than twice that."""
+        key = call.idempotency_key
+        held_for = timeout_s + ledger.CLAIM_GRACE_S
+        give_up = time.monotonic() + 2 * held_for
+        pause = POLL_S
+        while True:
+            try:
+                with self.store.session(ctx.tenant_id) as s:
+                    claim = None
+                    if key:
+                        prev = ledger.read(s, key)
+                        if prev is not None and not prev.running:
+                            return self._replay(spec, call, prev.detail)
+                        if prev is None or (prev.expired() and ledger.take_over(s, prev)):
+                            if prev is not None:
+                                log.warning("action %s: key %s taken over from a run past its deadline", spec.name, key)
+                            claim = ledger.claim(s, self.actor, key, spec.name, until=time.time() + held_for)
+                    if claim is not None or not key:
+                        self._audit_in(
+                            s,
+                            ctx,
+                            f"action.{spec.name}.call",
+                            target,
+                            executor=executor,
+                            args=dict(call.args),
+                            idempotency_key=key,
+                        )
+                        return claim
+            except IntegrityError:
+                pass  # another run claimed the key between our read and our claim: read again
+            if time.monotonic() > give_up:
+                raise ActionFailed("timeout", f"the idempotency key of {spec.name} stayed claimed by another run")
+            time.sleep(pause)
+            pause = min(2 * pause, POLL_MAX_S)
+
+    def _release(self, ctx: ActionContext, claim: ledger.LedgerEntry | None) -> None:
+        if claim is not None:
+            with self.store.session(ctx.tenant_id) as s:
+                ledger.release(s, claim)
 
     def _done(
         self,
@@ -180,6 +250,7 @@ class ActionExecution:
         result: ActionResult,
         *,
         session: Any,
+        claim: ledger.LedgerEntry | None = None,
     ) -> ActionOutcome:
         options = spec.executor.options if isinstance(spec.executor, BuiltinExecutor) else {}
         labels = {**pending.labels, **result.labels}
@@ -197,17 +268,10 @@ class ActionExecution:
             result=_short(result.data),
             **result.audit,
         )
-        if call.idempotency_key:
-            audit(
-                session,
-                self.actor,
-                _LEDGER,
-                call.idempotency_key,
-                action_name=spec.name,
-                text=text,
-                result=_short(result.data),
-                record=target,
-            )
+        if claim is not None:
+            outcome = {"action_name": spec.name, "text": text, "result": _short(result.data), "record": target}
+            if not ledger.record(session, claim, outcome):
+                log.warning("action %s: key %s was taken over during the call", spec.name, call.idempotency_key)
         return ActionOutcome(
             spec.name, "executed", text, dict(call.args), spec.kind == "write", result=result.data, target=target
         )
@@ -226,15 +290,29 @@ class ActionExecution:
             replayed=True,
         )
 
-    def _failed(self, ctx: ActionContext, spec: ActionSpec, call: ActionCall, failure: ActionFailed) -> ActionOutcome:
-        self.audit(
-            ctx,
-            f"action.{spec.name}.failed",
-            failure=failure.kind,
-            detail=failure.detail,
-            args=dict(call.args),
-            idempotency_key=call.idempotency_key,
-        )
+    def _failed(
+        self,
+        ctx: ActionContext,
+        spec: ActionSpec,
+        call: ActionCall,
+        failure: ActionFailed,
+        *,
+        claim: ledger.LedgerEntry | None = None,
+    ) -> ActionOutcome:
+        """The failure audited and worded for the customer; the run's ``claim`` of its key is
+        released (a later yes may try again, with the same key)."""
+        with self.store.session(ctx.tenant_id) as s:
+            self._audit_in(
+                s,
+                ctx,
+                f"action.{spec.name}.failed",
+                failure=failure.kind,
+                detail=failure.detail,
+                args=dict(call.args),
+                idempotency_key=call.idempotency_key,
+            )
+            if claim is not None:
+                ledger.release(s, claim)
         why = {
             "timeout": "our system took too long to answer",
             "unavailable": "our system isn't reachable right now",

@@ -12,8 +12,8 @@ conversation's memory in the Store between turns, so a restart loses nothing):
 3. **propose** (writes) — a confirmation showing every parameter; the proposal gets its
    idempotency key;
 4. **execute** — on an explicit yes (reads at once): the executor is called with the key; the
-   result is recorded under the key, so a yes delivered twice runs the write once and
-   repeats the first answer.
+   result is recorded under the key, so a yes delivered twice — also two at once — runs the
+   write once and repeats the first answer (``bot.actions.ledger``).
 
 Every proposal, call, result, refusal and failure is audited (``action.<name>.proposed``,
 ``.call``, ``action.<name>``, ``.refused``, ``.failed``, ``.declined``) with the parameters

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -258,8 +259,25 @@ class KbDraft(TenantScoped, Base):
 # --- Audit, feedback, erasure -----------------------------------------------------------
 
 
+# The audit entry that records a write action's outcome under its idempotency key (its
+# ``target``): at most one per key and tenant (``uq_audit_log_ledger_key``), which is what makes
+# two yeses for one write that arrive at once run it once (``bot.actions.ledger``).
+LEDGER_ACTION = "idempotency.action"
+LEDGER_ONLY = sql_text(f"action = '{LEDGER_ACTION}'")  # the partial index's predicate, literally
+
+
 class AuditEntry(TenantScoped, Base):
     __tablename__ = "audit_log"
+    __table_args__ = (
+        Index(
+            "uq_audit_log_ledger_key",
+            "tenant_id",
+            "target",
+            unique=True,
+            sqlite_where=LEDGER_ONLY,
+            postgresql_where=LEDGER_ONLY,
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(80))

@@ -39,7 +39,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker, with_loader_criteria
 
-from core.db.schema import Base, Conversation, KbState, Message, Tenant, TenantScoped
+from core.db.schema import AuditEntry, Base, Conversation, KbState, Message, Tenant, TenantScoped
 from core.errors import ConfigurationError, Forbidden, StoreUnavailable
 from core.registry import Registry
 
@@ -71,6 +71,8 @@ LATER_INDEXES: dict[tuple[str, str], str] = {
     (Message.__tablename__, "uq_messages_conv_seq"): "message order is not guaranteed",
     (Conversation.__tablename__, "ix_conversations_waiting"): "each sweep for unanswered messages reads "
     "every conversation the bot owns",
+    (AuditEntry.__tablename__, "uq_audit_log_ledger_key"): "two yeses for one write action that arrive at "
+    "once may both run it, and each yes reads the tenant's whole audit log for its key",
 }
 
 

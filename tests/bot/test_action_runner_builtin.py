@@ -82,15 +82,16 @@ def test_a_cancel_is_proposed_runs_once_on_yes_and_is_audited(store: Store, canc
     entries = _audit(store, TENANT)
     assert [(actor, action, target) for actor, action, target, _ in entries] == [
         ("bot:cus_009", "action.cancel_order.proposed", "ORD-10043"),
+        ("bot", LEDGER, pending.key),  # the key is claimed before the write (bot.actions.ledger)
         ("bot:cus_009", "action.cancel_order", "ORD-10043"),
-        ("bot", LEDGER, pending.key),
     ]
-    detail = entries[1][3]
+    detail = entries[2][3]
     assert detail["customer_id"] == "cus_009" and detail["conversation"] == "conv-1"
     assert detail["idempotency_key"] == pending.key == entries[0][3]["idempotency_key"]
     assert (detail["before"], detail["after"]) == ("processing", "cancelled")
     assert detail["args"] == {"order_id": "ORD-10043"}
-    assert entries[2][3]["record"] == "ORD-10043" and entries[2][3]["text"] == done.text
+    assert entries[1][3]["record"] == "ORD-10043" and entries[1][3]["text"] == done.text
+    assert "state" not in entries[1][3], "the claim was replaced by the outcome"
     assert _audit(store, OTHER) == []
 
     again = _yes(runner, ctx, cancel, pending)  # the same yes delivered twice
