@@ -6,6 +6,7 @@ Every field can be set from the environment with the ``SWITCHBOARD_`` prefix, e.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -95,7 +96,10 @@ class Settings(BaseSettings):
     # MiniLM's runtime: "onnx" (exported once into the cache dir, same vectors, 4.4 vs 12.3 ms for one
     # text; falls back to torch with a warning) or "torch" (sentence-transformers). core/models/minilm_onnx.py
     embedder_runtime: Literal["onnx", "torch"] = "onnx"
-    embedder_cache_dir: Path | None = None  # the exported ONNX file; None: data_dir / "models"
+    # The exported ONNX file (derived from the installed model package, not from any tenant's
+    # data, so one per machine and user). None: $XDG_CACHE_HOME/switchboard/models (default
+    # ~/.cache/switchboard/models), as pip and Hugging Face keep theirs.
+    embedder_cache_dir: Path | None = None
     # Customer messages stored without a reply (crash, dependency error) are answered or handed
     # off by a sweeper: at start-up and every unanswered_sweep_s seconds (0 = off).
     unanswered_sweep_s: float = 15.0
@@ -151,7 +155,10 @@ class Settings(BaseSettings):
 
     @property
     def resolved_embedder_cache_dir(self) -> Path:
-        return self.embedder_cache_dir or self.data_dir / "models"
+        if self.embedder_cache_dir is not None:
+            return self.embedder_cache_dir
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(base) / "switchboard" / "models"
 
     def describe(self) -> dict[str, object]:
         """Settings as recorded in eval reports: secrets masked."""

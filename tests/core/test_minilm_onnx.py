@@ -91,9 +91,12 @@ def test_runtime_setting_defaults_to_onnx_and_refuses_others(monkeypatch: pytest
     with pytest.raises(ConfigurationError, match="SWITCHBOARD_EMBEDDER_RUNTIME"):
         MiniLMEmbedder(runtime="tensorflow")  # type: ignore[arg-type]
     monkeypatch.delenv("SWITCHBOARD_EMBEDDER_RUNTIME")
+    monkeypatch.delenv("SWITCHBOARD_EMBEDDER_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     embedder = EMBEDDERS.create("minilm", Settings(data_dir=tmp_path, embedder_threads=2))
     assert isinstance(embedder, MiniLMEmbedder)
-    assert (embedder.runtime, embedder.cache_dir, embedder.threads) == ("onnx", tmp_path / "models", 2)
+    shared = tmp_path / "xdg" / "switchboard" / "models"  # the machine's cache, not the data dir
+    assert (embedder.runtime, embedder.cache_dir, embedder.threads) == ("onnx", shared, 2)
     assert embedder.describe()["runtime"] == "onnx"
     elsewhere = Settings(data_dir=tmp_path, embedder_cache_dir=tmp_path / "shared")
     assert elsewhere.resolved_embedder_cache_dir == tmp_path / "shared"
