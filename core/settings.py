@@ -18,6 +18,14 @@ from core.errors import ConfigurationError
 _PLACEHOLDER_SECRETS = {"", "change-me", "dev-secret", "changeme", "secret"}
 
 
+
+def machine_cache_dir() -> Path:
+    """Where files derived from installed packages (the exported MiniLM) are kept, shared by every
+    data dir, worker and test of this user: ``$XDG_CACHE_HOME/switchboard/models``, by default
+    ``~/.cache/switchboard/models`` (the XDG Base Directory spec, as pip and Hugging Face do)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "switchboard" / "models"
+
 class Settings(BaseSettings):
     """Configuration of one Switchboard process."""
 
@@ -155,10 +163,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_embedder_cache_dir(self) -> Path:
-        if self.embedder_cache_dir is not None:
-            return self.embedder_cache_dir
-        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-        return Path(base) / "switchboard" / "models"
+        return self.embedder_cache_dir if self.embedder_cache_dir is not None else machine_cache_dir()
 
     def describe(self) -> dict[str, object]:
         """Settings as recorded in eval reports: secrets masked."""

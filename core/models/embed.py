@@ -17,6 +17,7 @@ import numpy as np
 from core.errors import ConfigurationError, ModelUnavailable
 from core.models.fake import HashingEmbedder
 from core.registry import Registry
+from core.settings import machine_cache_dir
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -61,9 +62,9 @@ class MiniLMEmbedder:
     text 4.4 ms instead of 12.3 ms on one thread) and imports no torch once that file exists.
     If onnxruntime, the export or the pipeline check fails, one warning is logged and
     sentence-transformers on torch is used (``describe()["runtime"]`` then says ``torch``).
-    ``cache_dir`` None: exported into a temporary folder at every load (a torch import and a ~2 s
-    export). ``runtime="torch"``: sentence-transformers on torch. The runtime is part of
-    ``describe()``, so KB vectors kept on disk (``core/models/persisted.py``) are kept per runtime.
+    ``cache_dir`` None: the machine's cache (``core.settings.machine_cache_dir``).
+    ``runtime="torch"``: sentence-transformers on torch. The runtime is part of ``describe()``,
+    so KB vectors kept on disk (``core/models/persisted.py``) are kept per runtime.
 
     Under concurrency (many bot turns at once) every ``embed`` call goes through one
     micro-batcher thread: texts waiting from all callers are encoded in one forward pass of
@@ -95,7 +96,7 @@ class MiniLMEmbedder:
             raise ConfigurationError(f"SWITCHBOARD_EMBEDDER_RUNTIME must be onnx or torch, got {runtime!r}")
         self.threads = threads
         self.runtime: Runtime = runtime
-        self.cache_dir = cache_dir
+        self.cache_dir = cache_dir if cache_dir is not None else machine_cache_dir()
         self.model_path = model_path
         self.batch_size = batch_size
         self._model: Callable[[list[str]], np.ndarray] | None = None
