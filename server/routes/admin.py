@@ -19,8 +19,10 @@ class ErasurePublic(BaseModel):
 
 @router.delete("/customers/{customer_id}")
 def erase_customer(customer_id: str, principal: Supervisor, services: ServicesDep) -> ErasurePublic:
-    """Delete the customer's messages, conversations, CRM records, drafts and derived vectors,
-    and write an erasure log entry (a hash of the id and the counts)."""
+    """Delete the customer's messages, conversations, CRM records, drafts, derived vectors and
+    their conversations' action ledger entries, anonymise the audit entries about them (action
+    and time kept), and write an erasure log entry (a hash of the id and the counts per kind;
+    docs/trust.md, Erasure)."""
     digest, counts = Erasure(services.store, services.kb).erase_customer(
         principal.tenant_id, customer_id, principal.actor
     )
