@@ -7,8 +7,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from server.container import Services
 
 PG_ADMIN_DSN = os.environ.get("SWITCHBOARD_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("SWITCHBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -53,3 +58,25 @@ def redis_url() -> str:
     finally:
         client.close()
     return REDIS_URL
+
+
+@pytest.fixture
+def pg_demo_services(tmp_path: Path) -> Iterator[Services]:
+    """The demo tenant on a throw-away PostgreSQL database of this test's own, with the fake
+    chat model and embedder and the clock inside opening hours."""
+    from core.models.fake import HashingEmbedder, ScriptedChatModel
+    from server.container import Services
+    from server.demo import load_demo
+    from tests.conftest import OPEN_HOURS, make_settings, quote_first_source
+
+    with temporary_database() as url:
+        svc = Services(
+            make_settings(tmp_path, database_url=url),
+            chat_override=ScriptedChatModel(quote_first_source),
+            embedder_override=HashingEmbedder(),
+            clock_override=lambda: OPEN_HOURS,
+        )
+        assert svc.store.dialect == "postgresql"
+        load_demo(svc)
+        yield svc
+        svc.close()
