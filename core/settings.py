@@ -18,13 +18,22 @@ from core.errors import ConfigurationError
 _PLACEHOLDER_SECRETS = {"", "change-me", "dev-secret", "changeme", "secret"}
 
 
-
-def machine_cache_dir() -> Path:
+def machine_cache_dir() -> Path | None:
     """Where files derived from installed packages (the exported MiniLM) are kept, shared by every
     data dir, worker and test of this user: ``$XDG_CACHE_HOME/switchboard/models``, by default
-    ``~/.cache/switchboard/models`` (the XDG Base Directory spec, as pip and Hugging Face do)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    ``~/.cache/switchboard/models`` (the XDG Base Directory spec, as pip and Hugging Face do).
+
+    None when the process has no home: ``HOME`` unset and its uid not in ``/etc/passwd`` (a
+    container run with an arbitrary uid), where ``Path.home()`` raises ``RuntimeError``; the
+    embedder then works without a cache instead of failing the server's start."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            return None
     return Path(base) / "switchboard" / "models"
+
 
 class Settings(BaseSettings):
     """Configuration of one Switchboard process."""
@@ -162,7 +171,7 @@ class Settings(BaseSettings):
         return self.chroma_path or self.data_dir / "chroma"
 
     @property
-    def resolved_embedder_cache_dir(self) -> Path:
+    def resolved_embedder_cache_dir(self) -> Path | None:
         return self.embedder_cache_dir if self.embedder_cache_dir is not None else machine_cache_dir()
 
     def describe(self) -> dict[str, object]:

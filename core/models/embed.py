@@ -62,7 +62,9 @@ class MiniLMEmbedder:
     text 4.4 ms instead of 12.3 ms on one thread) and imports no torch once that file exists.
     If onnxruntime, the export or the pipeline check fails, one warning is logged and
     sentence-transformers on torch is used (``describe()["runtime"]`` then says ``torch``).
-    ``cache_dir`` None: the machine's cache (``core.settings.machine_cache_dir``).
+    ``cache_dir`` None: the machine's cache (``core.settings.machine_cache_dir``); a process
+    without a home (and no ``XDG_CACHE_HOME`` or ``SWITCHBOARD_EMBEDDER_CACHE_DIR``) has none:
+    the model is then exported into a temporary folder at every start, with one warning.
     ``runtime="torch"``: sentence-transformers on torch. The runtime is part of ``describe()``,
     so KB vectors kept on disk (``core/models/persisted.py``) are kept per runtime.
 
@@ -123,6 +125,11 @@ class MiniLMEmbedder:
     def _load_onnx(self, path: Path) -> Callable[[list[str]], np.ndarray] | None:
         from core.models.minilm_onnx import OnnxMiniLM
 
+        if self.cache_dir is None:
+            log.warning(
+                "No cache dir for the exported MiniLM (HOME is unset and this user has no home): exporting it"
+                " into a temporary folder at every start; set SWITCHBOARD_EMBEDDER_CACHE_DIR or XDG_CACHE_HOME"
+            )
         try:
             model = OnnxMiniLM.open(path, self.cache_dir, self.threads)
         except Exception as exc:  # noqa: BLE001  (whatever failed: one warning, then torch)

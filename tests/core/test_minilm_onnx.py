@@ -100,3 +100,41 @@ def test_runtime_setting_defaults_to_onnx_and_refuses_others(monkeypatch: pytest
     assert embedder.describe()["runtime"] == "onnx"
     elsewhere = Settings(data_dir=tmp_path, embedder_cache_dir=tmp_path / "shared")
     assert elsewhere.resolved_embedder_cache_dir == tmp_path / "shared"
+
+
+def test_a_process_without_a_home_starts_and_exports_without_a_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A container run with an arbitrary uid: HOME unset and no /etc/passwd entry, so
+    Path.home() raises RuntimeError. Creating the embedder (the server's start) raised it."""
+    import pwd
+
+    from core.models import minilm_onnx
+
+    def no_entry(uid: int) -> pwd.struct_passwd:
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    for name in ("HOME", "XDG_CACHE_HOME", "SWITCHBOARD_EMBEDDER_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    settings = Settings(data_dir=tmp_path)
+    assert settings.resolved_embedder_cache_dir is None
+    embedder = EMBEDDERS.create("minilm", settings)
+    assert isinstance(embedder, MiniLMEmbedder) and embedder.cache_dir is None
+
+    opened: list[Path | None] = []
+
+    class Loaded:
+        def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+            return np.ones((len(texts), 384), dtype=np.float32)
+
+    def fake_open(folder: Path, cache_dir: Path | None, threads: int = 1) -> Loaded:
+        opened.append(cache_dir)
+        return Loaded()
+
+    monkeypatch.setattr(minilm_onnx.OnnxMiniLM, "open", staticmethod(fake_open))
+    with caplog.at_level("WARNING", logger="switchboard.embedder"):
+        assert embedder.embed(["hello"])[0][0] == 1.0
+    assert opened == [None]  # exported into a temporary folder: still ONNX, same vectors
+    assert embedder.describe()["runtime"] == "onnx"
+    assert [r.message for r in caplog.records if "SWITCHBOARD_EMBEDDER_CACHE_DIR" in r.message]
