@@ -29,8 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from core.db.schema import (
     LEDGER_ACTION,
@@ -74,9 +74,22 @@ def _chunks(items: Sequence[str], size: int = PREFIXES_PER_STATEMENT) -> Iterato
         yield items[start : start + size]
 
 
+def _starts_with(column: InstrumentedAttribute[str], prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, letter case included: SQLite's LIKE ignores the case
+    of ASCII letters (an id ``CUS_A`` matched ``cus_a``), so the LIKE, which narrows, is
+    checked by an exact comparison of the column's first characters."""
+    return and_(column.startswith(prefix, autoescape=True), func.substr(column, 1, len(prefix)) == prefix)
+
+
+def _ends_with(column: InstrumentedAttribute[str], suffix: str) -> ColumnElement[bool]:
+    """``column`` ends with ``suffix``, letter case included (see ``_starts_with``)."""
+    start = func.length(column) - len(suffix) + 1
+    return and_(column.endswith(suffix, autoescape=True), func.substr(column, start) == suffix)
+
+
 def _key_of_any(conv_ids: Sequence[str]) -> ColumnElement[bool]:
     """An audit target that is an idempotency key of one of ``conv_ids`` (``<id>:…``)."""
-    return or_(*(AuditEntry.target.startswith(f"{c}:", autoescape=True) for c in conv_ids))
+    return or_(*(_starts_with(AuditEntry.target, f"{c}:") for c in conv_ids))
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,7 @@ def anonymise_audit(s: Session, subject: Subject) -> int:
     cid = subject.customer_id
     records = [*subject.conversations, *subject.orders, *subject.tickets, cid]
     about = [
-        AuditEntry.actor.endswith(f":{cid}", autoescape=True),
+        _ends_with(AuditEntry.actor, f":{cid}"),
         AuditEntry.target.in_(records),
         AuditEntry.detail["customer_id"].as_string() == cid,
     ]
