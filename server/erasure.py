@@ -52,6 +52,7 @@ from core.db.store import Store
 from core.errors import NotFound
 from knowledge.kb import KnowledgeBase
 from knowledge.numbering import forget, forget_unfinished
+from server.auth import Role
 
 ERASED = "erased"
 ERASED_ACTOR = f"customer:{ERASED}"
@@ -102,8 +103,14 @@ class Subject:
     tickets: list[str]
 
     def names(self, actor: str) -> bool:
-        """``actor`` is the customer (``customer:<id>``) or acts for them (``<role>:<id>``)."""
-        return actor.endswith(f":{self.customer_id}")
+        """``actor`` is the customer (``customer:<id>``) or acts for them (``<role>:<id>``), not
+        a staff API key whose last four characters happen to be the customer's id."""
+        return actor.endswith(f":{self.customer_id}") and actor not in self.staff()
+
+    def staff(self) -> list[str]:
+        """The staff actors (``server.auth.Principal.actor``: ``<role>:<last 4 of the key>``)
+        that read like an actor for the customer."""
+        return [f"{role.value}:{self.customer_id}" for role in Role if role is not Role.customer]
 
     def anonymous(self, actor: str) -> str:
         return actor[: -len(self.customer_id)] + ERASED if self.names(actor) else actor
@@ -115,7 +122,7 @@ def anonymise_audit(s: Session, subject: Subject) -> int:
     cid = subject.customer_id
     records = [*subject.conversations, *subject.orders, *subject.tickets, cid]
     about = [
-        _ends_with(AuditEntry.actor, f":{cid}"),
+        and_(_ends_with(AuditEntry.actor, f":{cid}"), AuditEntry.actor.not_in(subject.staff())),
         AuditEntry.target.in_(records),
         AuditEntry.detail["customer_id"].as_string() == cid,
     ]

@@ -1,6 +1,7 @@
 """Erasure matches the erased customer's ids exactly: letter case included (SQLite's LIKE ignores
 the case of ASCII letters, and CRM ids such as ``cus_Ab`` / ``cus_aB`` differ by case only), one id
-a prefix of another's, LIKE wildcards in an id, and another tenant's rows with the same ids.
+a prefix of another's, LIKE wildcards in an id, a staff actor (``agent:<last 4 of its key>``) that
+ends like the id, and another tenant's rows with the same ids.
 ``scenario_ids_matched_exactly`` runs on PostgreSQL too (tests/integration/test_erasure_postgres.py)."""
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def scenario_ids_matched_exactly(store: Store) -> None:
     with store.engine.begin() as c:
         c.execute(insert(Tenant), [{"id": t, "name": t, "config": {}} for t in ("t1", "t2")])
     _history(store, "t1")
+    with store.session("t1") as s:  # a staff API key ending in the customer's id (Principal.actor)
+        s.add(AuditEntry(actor=f"agent:{ERASED_ID}", action="conversation.claim", target="conv_CUS_A", detail={"q": 1}))
     _history(store, "t2")
     before = {t: _rows(store, t) for t in ("t1", "t2")}
 
@@ -47,7 +50,7 @@ def scenario_ids_matched_exactly(store: Store) -> None:
 
     assert (counts["ledger_entries"], counts["audit_entries_anonymised"]) == (1, 2)
     after = _rows(store, "t1")
-    kept = [row for row in before["t1"] if not row[0].endswith(f":{ERASED_ID}")]
+    kept = [row for row in before["t1"] if row[0] not in (f"customer:{ERASED_ID}", f"bot:{ERASED_ID}")]
     assert [row for row in after if "erased" not in row[0]] == kept  # the others' entries, unchanged
     assert _rows(store, "t2") == before["t2"]  # another tenant's customer with the same id
 
