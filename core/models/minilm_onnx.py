@@ -4,7 +4,8 @@ The folder's BERT encoder is exported once to ONNX (``torch.onnx.export``, Torch
 opset 17) and kept in ``<cache dir>/minilm-<key>.onnx``; ``<key>`` is a digest of what the graph is
 made of (``model_key``), so a new model gives a new file and later processes only open it. The
 file is written under a temporary name and renamed (``os.replace``), so a second worker starting
-at the same time reads either no file or a whole one. A file that cannot be opened, or whose probe
+at the same time reads either no file or a whole one; a temporary file older than ten minutes
+(``STALE_TMP_S``: an export killed midway) is deleted by the next export. A file that cannot be opened, or whose probe
 run gives the wrong shape, is exported again.
 
 Everything else is done as the folder's ``modules.json`` pipeline does it (checked by
@@ -33,6 +34,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -306,8 +308,14 @@ def _probe(session: Any, tokenizer: Any, pipeline: Pipeline) -> None:
         raise ModelUnavailable(f"the ONNX graph gives shape {hidden.shape}, not {expected}")
 
 
+# A temporary export file older than this was left by a process killed during its export (an
+# export takes 2-11 s; SIGKILL and the OOM killer skip the cleanup): it is deleted, ~90 MB each.
+STALE_TMP_S = 600.0
+
+
 def _export_atomically(export: Exporter, folder: Path, path: Path, threads: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_tmp(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -318,3 +326,16 @@ def _export_atomically(export: Exporter, folder: Path, path: Path, threads: int)
         Path(tmp).unlink(missing_ok=True)
         raise
     log.info("exported the embedding model to %s", path)
+
+
+def _remove_stale_tmp(path: Path) -> None:
+    """Delete the temporary export files of ``path`` older than ``STALE_TMP_S`` (another process
+    exporting right now writes a fresh one, which stays)."""
+    cutoff = time.time() - STALE_TMP_S
+    for tmp in path.parent.glob(f".{path.stem}.*.tmp"):
+        try:
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                log.info("deleted %s, left by an export that did not finish", tmp)
+        except OSError:
+            continue  # gone meanwhile, or not ours to delete: the export goes on

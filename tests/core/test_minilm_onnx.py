@@ -138,3 +138,29 @@ def test_a_process_without_a_home_starts_and_exports_without_a_cache(
     assert opened == [None]  # exported into a temporary folder: still ONNX, same vectors
     assert embedder.describe()["runtime"] == "onnx"
     assert [r.message for r in caplog.records if "SWITCHBOARD_EMBEDDER_CACHE_DIR" in r.message]
+
+
+def test_an_export_deletes_temporary_files_left_by_killed_exports(tmp_path: Path) -> None:
+    """A process killed during its export (SIGKILL, the OOM killer) leaves its ~90 MB temporary
+    file; each one stayed in the cache for good. A fresh one (another process exporting now) stays."""
+    import os
+    import time
+
+    from core.models import minilm_onnx
+
+    path = tmp_path / "minilm-0123456789abcdef.onnx"
+    stale = tmp_path / ".minilm-0123456789abcdef.killed.tmp"
+    fresh = tmp_path / ".minilm-0123456789abcdef.running.tmp"
+    other = tmp_path / ".minilm-fedcba9876543210.old.tmp"  # another model's: not this export's business
+    for f in (stale, fresh, other):
+        f.write_bytes(b"partial")
+    old = time.time() - 3600  # an hour: an export takes seconds
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+
+    def export(folder: Path, dest: Path, threads: int) -> None:
+        dest.write_bytes(b"graph")
+
+    minilm_onnx._export_atomically(export, tmp_path, path, 1)
+    assert path.read_bytes() == b"graph"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, fresh.name, other.name])
