@@ -31,7 +31,7 @@ from sqlalchemy import CursorResult, Executable, bindparam, delete, insert, sele
 from sqlalchemy.orm import Session
 
 from core.db.schema import LEDGER_ACTION, LEDGER_ONLY, AuditEntry, Base, utcnow
-from core.db.store import CoreSession, session_connection, session_tenant
+from core.db.store import CoreSession, execute_scoped, session_tenant
 
 __all__ = ["CLAIM_GRACE_S", "LEDGER_ACTION", "LedgerEntry", "claim", "read", "record", "release", "take_over"]
 
@@ -117,6 +117,7 @@ def take_over(s: Session | CoreSession, entry: LedgerEntry) -> bool:
     return bool(_execute(s, _DELETE, key=entry.key, claim_id=entry.id).rowcount)
 
 
+
 def _execute(s: Session | CoreSession, statement: Executable, **params: Any) -> CursorResult[Any]:
-    """``statement`` on the session's connection with the session's tenant as ``b_tenant_id``."""
-    return session_connection(s).execute(statement, {**params, "b_tenant_id": session_tenant(s)})
+    """``statement`` with the session's tenant as ``b_tenant_id`` (``execute_scoped``)."""
+    return execute_scoped(s, statement, tenant_param="b_tenant_id", **params)

@@ -161,10 +161,14 @@ def session_connection(session: Session | CoreSession) -> Connection:
     return session.connection()
 
 
-def execute_scoped(session: Session | CoreSession, statement: Executable, **params: Any) -> CursorResult[Any]:
+def execute_scoped(
+    session: Session | CoreSession, statement: Executable, *, tenant_param: str = "tenant_id", **params: Any
+) -> CursorResult[Any]:
     """``statement`` on the session's connection (``session_connection``), the session's tenant
-    bound as ``tenant_id``: for prebuilt Core statements that filter on the tenant themselves."""
-    return session_connection(session).execute(statement, {**params, "tenant_id": session_tenant(session)})
+    bound as ``tenant_param``: for prebuilt Core statements that filter on the tenant themselves.
+    An UPDATE reserves its table's column names for its SET clause, so its tenant filter needs
+    a parameter of another name (e.g. ``b_tenant_id``)."""
+    return session_connection(session).execute(statement, {**params, tenant_param: session_tenant(session)})
 
 
 class Store:
