@@ -76,8 +76,6 @@ FAULT_HANDOFF_TEXT = (
     "who will see everything we've discussed."
 )
 BOT = ConversationState.bot.value
-# The bot answers in these states: a conversation waiting for the customer's yes to an action is still the bot's.
-BOT_SIDE = BOT_STATES
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,128}")  # printable ASCII, no spaces (as HTTP header values)
 
 
@@ -311,7 +309,7 @@ class ConversationService:
         """A retry gets the original message and its replies; a message whose turn died
         (no reply, none in flight here) is answered now."""
         conv = earlier.conversation
-        if earlier.replies or conv.state not in BOT_SIDE or self._answered(
+        if earlier.replies or conv.state not in BOT_STATES or self._answered(
             principal.tenant_id, conv.id, earlier.message.id
         ):
             return TurnResult(conversation=conv, message=earlier.message, replies=earlier.replies, pending=False)
@@ -344,7 +342,7 @@ class ConversationService:
         if stored.conversation.state in (ConversationState.human.value, ConversationState.handoff_pending.value):
             self.suggest_for_agent(tenant, conv_id, stored.message.seq)
             return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
-        if stored.conversation.state not in BOT_SIDE:
+        if stored.conversation.state not in BOT_STATES:
             return TurnResult(conversation=stored.conversation, message=stored.message, replies=[])
         screen = screen_input(stored.message.text)
         if screen.flagged:  # trust: a direct injection gets a safe reply, audited; no model, no handoff
@@ -393,7 +391,8 @@ class ConversationService:
                 changes["memory"] = {**kept, "bot": memory.model_dump(mode="json")}
             # Conditional on the state, atomic on SQLite and PostgreSQL: a claim that won wins.
             # The reply ends the wait for it (the sweeper's marker; add_message needs no UPDATE).
-            conv = claim_conversation(s, conv_id, BOT_SIDE, {**changes, "updated_at": utcnow(), "waiting_since": None})
+            changes.update(updated_at=utcnow(), waiting_since=None)
+            conv = claim_conversation(s, conv_id, BOT_STATES, changes)
             if conv is None:
                 return None
             # The claim's UPDATE holds the conversation's row lock until the commit.
@@ -429,7 +428,7 @@ class ConversationService:
                 if (m.meta or {}).get("reply_to") == stored.id
             ]
             conv_out = conversation_public(conv)
-        if conv_out.state not in BOT_SIDE and not replies:
+        if conv_out.state not in BOT_STATES and not replies:
             self._publish(tenant, conv_id, "turn_cancelled", {"message_seq": stored.seq})
         return TurnResult(conversation=conv_out, message=stored, replies=replies)
 
@@ -483,7 +482,7 @@ class ConversationService:
             with self.services.store.session(tenant) as s:
                 return s.scalar(select(Conversation.state).where(Conversation.id == conv_id))
 
-        return TakeoverWatch(taken_over, read_state, bot_states=BOT_SIDE)
+        return TakeoverWatch(taken_over, read_state, bot_states=BOT_STATES)
 
     def _bot_turn(
         self,
@@ -602,7 +601,7 @@ class ConversationService:
         with self.services.store.session(tenant) as s:
             conv = get_conversation(s, conv_id)
             msg = s.get(Message, message_id)
-            if msg is None or conv.state not in BOT_SIDE or msg.author != Author.customer.value:
+            if msg is None or conv.state not in BOT_STATES or msg.author != Author.customer.value:
                 return False
             last = s.scalar(select(Message.id).where(Message.conversation_id == conv_id).order_by(Message.seq.desc()))
             if last != message_id:
