@@ -205,24 +205,24 @@ class OnnxMiniLM:
         export = export or export_model
         pipeline = read_pipeline(folder)
         tokenizer = _tokenizer(pipeline)
+
+        def load(file: Path, kept: Path | None, exported: bool) -> OnnxMiniLM:
+            session = _session(str(file), threads)
+            _probe(session, tokenizer, pipeline)
+            return cls(session, tokenizer, pipeline, kept, exported)
+
         if cache_dir is None:
             with tempfile.TemporaryDirectory(prefix="switchboard-onnx-") as tmp:
                 export(folder, Path(tmp) / "model.onnx", threads)
-                session = _session(str(Path(tmp) / "model.onnx"), threads)
-            _probe(session, tokenizer, pipeline)
-            return cls(session, tokenizer, pipeline, None, True)
+                return load(Path(tmp) / "model.onnx", None, True)
         path = cache_dir / f"minilm-{model_key(pipeline.encoder_dir)}.onnx"
         if path.exists():
             try:
-                session = _session(str(path), threads)
-                _probe(session, tokenizer, pipeline)
-                return cls(session, tokenizer, pipeline, path, False)
+                return load(path, path, False)
             except Exception as exc:  # noqa: BLE001  (any unreadable file is exported again, below)
                 log.warning("The ONNX file %s is unreadable (%s); exporting it again", path, exc)
         _export_atomically(export, folder, path, threads)
-        session = _session(str(path), threads)
-        _probe(session, tokenizer, pipeline)
-        return cls(session, tokenizer, pipeline, path, True)
+        return load(path, path, True)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Vectors of ``texts``: float32 [len(texts), hidden_size], each of L2 norm 1 (0 for a
